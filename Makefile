@@ -89,7 +89,7 @@ test-site: html  ## tests over the built book in _build/html
 	$(BOOK_PY) -m pytest -q tests/book
 
 bench: envs  ## print the benchmark figures (engine rebuilds, training speed per framework)
-	$(BOOK_PY) benchmarks/engine_build.py
+	$(BOOK_PY) benchmarks/engine_build.py --html
 	$(BOOK_PY) benchmarks/engine_parallel.py
 	@for f in $(FRAMEWORKS); do $(VENV)/$$f/bin/python benchmarks/train_$$f.py || exit 1; done
 

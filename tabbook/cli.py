@@ -1,0 +1,138 @@
+"""``python -m tabbook execute | html | merge-results`` (run from the book root)."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .build import build, discover_pages, result_path
+from .cache import Cache, cache_key, deps_digests
+from .config import ConfigError, load_config, split_names
+from .parse import SourceError, parse_page, source_sha256
+from .split import split_page
+
+
+def _interrupted(signum, frame):
+    # The cache is written atomically and kernels exit with the build (TABBOOK_BUILD_PID).
+    print(f"\ninterrupted ({signal.Signals(signum).name}); cached results are kept", file=sys.stderr, flush=True)
+    os._exit(128 + signum)
+
+
+def cmd_execute(args, config) -> int:
+    fws = split_names(args.frameworks) if args.frameworks else None
+    summary = build(config, jobs=args.jobs, frameworks=fws, pages=args.pages,
+                    out=Path(args.out).resolve() if args.out else None)
+    if summary.incomplete:
+        print(f"not merged (frameworks left out by --frameworks): {', '.join(summary.incomplete)}",
+              file=sys.stderr)
+    return 0 if summary.ok else 1
+
+
+def sphinx_build(config, strict: bool) -> int:
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(config.root), "--builder", "html"]
+    if strict:
+        cmd += ["--warningiserror", "--nitpick", "--keep-going"]
+    print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+    return subprocess.call(cmd)
+
+
+def cmd_html(args, config) -> int:
+    summary = build(config, jobs=args.jobs)
+    if not summary.ok:
+        print("execution failed: not building the site", file=sys.stderr)
+        return 1
+    return sphinx_build(config, args.strict)
+
+
+def import_results(config, directories) -> list[str]:
+    """Check the results in ``directories`` against the current sources and put them in the cache.
+
+    Returns the errors (stale or mismatched results); nothing is imported when there are any.
+    """
+    errors, accepted = [], []
+    pages = {p.relative_to(config.root).as_posix(): p for p in discover_pages(config)}
+    parsed = {}
+    for d in map(Path, directories):
+        files = sorted(d.rglob("*.ipynb"))
+        if not files:
+            errors.append(f"{d}: no executed results in it (make them with `execute --out {d}`)")
+        for f in files:
+            try:
+                nb = nbformat.read(f, as_version=4)
+                meta = nb.metadata["tabbook"]
+                rel, fw, sha, key = meta["source"], meta["framework"], meta["source_sha256"], meta["key"]
+            except (OSError, ValueError, KeyError) as e:
+                errors.append(f"{f}: not a tabbook result ({e})")
+                continue
+            if rel not in pages:
+                errors.append(f"{f}: its page {rel} is not in this book")
+                continue
+            if source_sha256(pages[rel].read_text(encoding="utf-8")) != sha:
+                errors.append(f"{f}: stale result: {rel} was edited after it was executed; "
+                              f"re-run `python -m tabbook execute` for it")
+                continue
+            if fw not in config.frameworks:
+                errors.append(f"{f}: unknown framework {fw}")
+                continue
+            if rel not in parsed:
+                page = parse_page(pages[rel], config)
+                parsed[rel] = split_page(page, config.frameworks)
+            split = parsed[rel].get(fw)
+            if split is None or cache_key(split, deps_digests(config.frameworks[fw], config.root)) != key:
+                errors.append(f"{f}: result for {rel} [{fw}] was made with other code, kernel or deps "
+                              f"({', '.join(config.frameworks[fw].deps) or 'no deps'}) than this checkout")
+                continue
+            if f != result_path(d, fw, rel.rsplit(".", 1)[0]):
+                errors.append(f"{f}: misplaced result (expected {result_path(d, fw, rel.rsplit('.', 1)[0])})")
+                continue
+            accepted.append((key, nb))
+    if not errors:
+        cache = Cache(config.build_dir / "cache")
+        for key, nb in accepted:
+            cache.put(key, nb)
+    return errors
+
+
+def cmd_merge_results(args, config) -> int:
+    errors = import_results(config, args.directories)
+    if errors:
+        print("merge-results: refused:\n" + "\n".join("  " + e for e in errors), file=sys.stderr)
+        return 1
+    summary = build(config, run=False)
+    if not summary.ok:
+        print("merge-results: some pages have no result in the given directories", file=sys.stderr)
+        return 1
+    return 0 if args.no_html else sphinx_build(config, args.strict)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m tabbook", description=__doc__)
+    ap.add_argument("--root", default=".", help="book root (holds _config.yml); default: .")
+    sub = ap.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("execute", help="execute the pages (cached), merge and export notebooks")
+    ex.add_argument("--jobs", type=int, default=2, help="kernels run in parallel (default 2)")
+    ex.add_argument("--frameworks", help="only these frameworks, e.g. pytorch,jax")
+    ex.add_argument("--pages", nargs="+", help="only pages matching these globs (relative to the root)")
+    ex.add_argument("--out", help="also write the executed results here, for merge-results")
+    ht = sub.add_parser("html", help="execute, then build the HTML site into _build/html")
+    ht.add_argument("--jobs", type=int, default=2)
+    ht.add_argument("--strict", action="store_true", help="warnings are errors, nitpicky, keep going")
+    mr = sub.add_parser("merge-results", help="import results executed elsewhere, then build the site")
+    mr.add_argument("directories", nargs="+")
+    mr.add_argument("--strict", action="store_true")
+    mr.add_argument("--no-html", action="store_true", help="merge and export only")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
+    try:
+        config = load_config(args.root)
+        return {"execute": cmd_execute, "html": cmd_html, "merge-results": cmd_merge_results}[args.command](
+            args, config)
+    except (ConfigError, SourceError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,90 @@
+"""Execute one framework's notebook of a page in that framework's Jupyter kernel."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from .config import ConfigError
+from .parse import SourceError
+from .split import SplitNotebook
+
+# Run first in every kernel, hidden from outputs: gives non-pure `tab.selected(...)` conditions a
+# `tab` object, then the framework's own setup (e.g. `%matplotlib inline`).
+HIDDEN_SETUP = "%load_ext tabbook.magic"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+TABBOOK_PATH = str(Path(__file__).resolve().parent.parent)
+
+
+def check_kernel(name: str, framework: str) -> None:
+    """Raise ConfigError when the kernel is not installed where Jupyter looks for it."""
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise ConfigError(
+            f"framework {framework}: Jupyter kernel {name!r} is not installed: create it with "
+            f"`make envs` (it registers d2l-<framework> kernels into .venv/book)") from None
+
+
+def kernel_env(framework: str) -> dict[str, str]:
+    env = dict(os.environ, TABBOOK_FRAMEWORK=framework, TABBOOK_BUILD_PID=str(os.getpid()))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (TABBOOK_PATH, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _error_text(cell) -> str:
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return _ANSI.sub("", "\n".join(out.get("traceback", [])))
+    return ""
+
+
+def execute(split: SplitNotebook, on_cell=None) -> nbformat.NotebookNode:
+    """Run ``split`` and return its notebook with outputs (execution counts from 1).
+
+    ``on_cell(i, n)`` is called before cell i of n. A failing cell raises :class:`SourceError`
+    naming the page line, framework, the cell and the traceback.
+    """
+    fw, page = split.framework, split.page
+    nb = split.to_notebook()
+    setup_src = "\n".join(s for s in (HIDDEN_SETUP, fw.setup) if s)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(setup_src, id="tabbook-setup"))
+    client = NotebookClient(nb, kernel_name=fw.kernel, timeout=split.timeout, record_timing=False,
+                            allow_errors=False, resources={"metadata": {"path": str(page.path.parent)}})
+    n = len(nb.cells) - 1
+    with client.setup_kernel(env=kernel_env(fw.name)):
+        for i, cell in enumerate(nb.cells):
+            if i and on_cell:
+                on_cell(i, n)
+            try:
+                client.execute_cell(cell, i)
+            except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
+                raise _failure(split, i, cell, e) from None
+    del nb.cells[0]
+    for count, cell in enumerate(nb.cells, 1):
+        cell.execution_count = count
+        for out in cell.outputs:
+            if "execution_count" in out:
+                out.execution_count = count
+    return nb
+
+
+def _failure(split: SplitNotebook, i: int, cell, exc: Exception) -> SourceError:
+    page, fw = split.page, split.framework
+    if i == 0:
+        return SourceError(page.rel, None, f"the hidden setup of kernel {fw.kernel} failed: "
+                           f"{_error_text(cell) or exc}", framework=fw.name, cell=cell.source)
+    src = page.cells[split.cells[i - 1].source_cell]
+    if isinstance(exc, CellTimeoutError):
+        what = f"cell timed out after {split.timeout} s (set tabbook.timeout)"
+    elif isinstance(exc, DeadKernelError):
+        what = f"kernel {fw.kernel} died while running the cell"
+    else:
+        what = f"cell raised {getattr(exc, 'ename', type(exc).__name__)}"
+    return SourceError(page.rel, src.line, what, framework=fw.name, cell=cell.source,
+                       detail=_error_text(cell) or str(exc))

@@ -1,0 +1,186 @@
+"""End-to-end engine runs on the fixture book with two real framework kernels (d2l-pytorch,
+d2l-jax). One cold build is shared; each test works on its own copy, cache included."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tabbook.parse import source_sha256
+from enginelib import REPO, copy_book, line_of, run_tabbook
+
+
+def _statuses(root: Path) -> dict:
+    summary = json.loads((root / "_build/tabbook/summary.json").read_text())
+    return {(j["page"], j["framework"]): j["status"] for j in summary["jobs"]}
+
+
+def _merged(root: Path, doc: str):
+    return nbformat.read(root / f"_build/tabbook/merged/{doc}.ipynb", as_version=4)
+
+
+def _printed(nb) -> list[str]:
+    return [o["text"] for c in nb.cells for o in c.get("outputs", []) if o["output_type"] == "stream"]
+
+
+ALL = {("chapters/basics.md", "pytorch"), ("chapters/basics.md", "jax"),
+       ("chapters/plot.md", "pytorch"), ("chapters/plot.md", "jax")}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = copy_book(tmp_path_factory.mktemp("cold") / "book")
+    r = run_tabbook(root, "execute", "--jobs", "2")
+    assert r.returncode == 0, r.stderr
+    assert _statuses(root) == {k: "run" for k in ALL}
+    return root
+
+
+@pytest.fixture
+def book(built, tmp_path):
+    return Path(shutil.copytree(built, tmp_path / "book"))
+
+
+def test_cold_build_outputs(built):
+    basics = _merged(built, "chapters/basics")
+    outs = {c.metadata["tabbook"].get("framework", "shared"): c.outputs for c in basics.cells
+            if c.cell_type == "code" and c.outputs}
+    assert outs["pytorch"][0]["text"] == "torch 3\n" and outs["jax"][0]["text"] == "jax 3\n"
+    assert outs["shared"][0]["text"] == "6\n"
+    plot = _merged(built, "chapters/plot")
+    assert any("image/png" in o.get("data", {}) for c in plot.cells for o in c.get("outputs", []))
+    # the hidden setup cell is in no output
+    for fw in ("pytorch", "jax"):
+        nb = nbformat.read(built / f"_build/tabbook/notebooks/{fw}/chapters/basics.ipynb", as_version=4)
+        text = nbformat.writes(nb)
+        assert "load_ext" not in text and "%%tab" not in text
+        assert nb.metadata.kernelspec["name"] == f"d2l-{fw}"
+    index = json.loads((built / "_build/tabbook/merged/index.json").read_text())
+    assert sorted(index.values()) == ["chapters/basics", "chapters/plot"]
+
+
+def test_noop_and_prose_edit_execute_nothing(book):
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 0 and _statuses(book) == {k: "cached" for k in ALL}
+    page = book / "chapters/basics.md"
+    page.write_text(page.read_text().replace("Shared prose.", "Edited prose."))
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 0 and _statuses(book) == {k: "cached" for k in ALL}, r.stderr
+    merged = _merged(book, "chapters/basics")
+    assert "Edited prose." in merged.cells[0].source
+    assert merged.metadata.tabbook["source_sha256"] == source_sha256(page.read_text())
+
+
+def test_one_cell_edit_runs_only_that_page_and_framework(book):
+    page = book / "chapters/basics.md"
+    page.write_text(page.read_text().replace("x = jnp.arange(3)", "x = jnp.arange(4)"))
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 0, r.stderr
+    expected = {k: "cached" for k in ALL} | {("chapters/basics.md", "jax"): "run"}
+    assert _statuses(book) == expected
+    assert "jax 6\n" in _printed(_merged(book, "chapters/basics"))
+
+
+def test_failing_cell_reports_and_rerun_executes_only_it(book):
+    page = book / "chapters/basics.md"
+    original = page.read_text()
+    page.write_text(original.replace("x = torch.arange(3)", "x = torch.arange(3)\nraise ValueError('boom 42')"))
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 1
+    line = line_of(page, "import torch")
+    assert f"chapters/basics.md:{line}: [pytorch] cell raised ValueError" in r.stderr
+    assert "    import torch\n    x = torch.arange(3)" in r.stderr  # the cell's first lines
+    assert "boom 42" in r.stderr and "Traceback" in r.stderr
+    statuses = _statuses(book)
+    assert statuses[("chapters/basics.md", "pytorch")] == "failed"
+    assert {k: v for k, v in statuses.items() if k[1] != "pytorch" or k[0] != "chapters/basics.md"} == \
+        {k: "cached" for k in ALL - {("chapters/basics.md", "pytorch")}}
+    assert "FAILED" in r.stderr  # summary table
+    page.write_text(original.replace("x = torch.arange(3)", "x = torch.arange(5)"))
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 0, r.stderr
+    assert _statuses(book) == {k: "cached" for k in ALL} | {("chapters/basics.md", "pytorch"): "run"}
+    assert "torch 10\n" in _printed(_merged(book, "chapters/basics"))
+
+
+def test_missing_kernel_says_how_to_create_it(book):
+    cfg = book / "_config.yml"
+    cfg.write_text(cfg.read_text().replace("kernel: d2l-jax", "kernel: d2l-nonexistent"))
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 1
+    assert "d2l-nonexistent" in r.stderr and "make envs" in r.stderr
+    assert {k for k, v in _statuses(book).items() if v == "failed"} == {k for k in ALL if k[1] == "jax"}
+
+
+def test_malformed_markup_fails_that_page_only(book):
+    page = book / "chapters/plot.md"
+    page.write_text(page.read_text() + "\n````{fw-block} jax\nnever closed\n")
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 1
+    assert f"chapters/plot.md:{line_of(page, '````{fw-block} jax')}: unclosed fw-block" in r.stderr
+    assert _statuses(book) == {k: "cached" for k in ALL if k[0] == "chapters/basics.md"}
+
+
+def _kernels_of(pid: int) -> list[int]:
+    """Processes whose environment says they are kernels of build ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if f"TABBOOK_BUILD_PID={pid}".encode() in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+def test_killed_build_resumes_with_cached_results(built, tmp_path):
+    root = copy_book(tmp_path / "book")  # no cache
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "tabbook", "execute", "--jobs", "1", "--pages",
+                             "chapters/basics.md"], cwd=root, env=env, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stderr:  # wait for the first executed result, then kill -9 mid-build
+        lines.append(line)
+        if " done " in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while _kernels_of(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _kernels_of(proc.pid) == [], "kernels outlived the killed build"
+    r = run_tabbook(root, "execute", "--pages", "chapters/basics.md")
+    assert r.returncode == 0, r.stderr
+    page, fw = next(l for l in lines if " done " in l).split("]", 1)[1].split()[:2]
+    other = ({"pytorch", "jax"} - {fw}).pop()
+    assert _statuses(root) == {(page, fw): "cached", (page, other): "run"}
+
+
+def test_results_merge_on_another_machine_and_stale_ones_are_refused(book, tmp_path):
+    results = tmp_path / "results"
+    r = run_tabbook(book, "execute", "--frameworks", "jax", "--out", str(results))
+    assert r.returncode == 0, r.stderr
+    r = run_tabbook(book, "execute", "--frameworks", "pytorch", "--out", str(results))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.relative_to(results).as_posix() for p in results.rglob("*.ipynb")) == [
+        "jax/chapters/basics.ipynb", "jax/chapters/plot.ipynb",
+        "pytorch/chapters/basics.ipynb", "pytorch/chapters/plot.ipynb"]
+    assert str(book) not in "".join(p.read_text() for p in results.rglob("*.ipynb"))
+    other = copy_book(tmp_path / "elsewhere")  # fresh checkout: no cache
+    moved = Path(shutil.move(str(results), tmp_path / "moved"))
+    r = run_tabbook(other, "merge-results", str(moved), "--no-html")
+    assert r.returncode == 0, r.stderr
+    assert _statuses(other) == {k: "cached" for k in ALL}
+    assert _merged(other, "chapters/basics").cells == _merged(book, "chapters/basics").cells
+    page = other / "chapters/plot.md"
+    page.write_text(page.read_text().replace("# A plot", "# A plot, edited"))
+    r = run_tabbook(other, "merge-results", str(moved), "--no-html")
+    assert r.returncode == 1
+    assert "stale result: chapters/plot.md was edited" in r.stderr
