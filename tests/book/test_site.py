@@ -1,0 +1,121 @@
+"""Tests over the built book (`make test-site` builds it first).
+
+Every code page's tab sets hold the page's frameworks; the concise RNN section's training and
+prediction cells have real outputs in all four tabs; no page shows a traceback.
+"""
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / '_build' / 'html'
+MERGED = ROOT / '_build' / 'tabbook' / 'merged'
+CONCISE = 'chapters/rnn-concise'
+FRAMEWORKS = ['pytorch', 'tensorflow', 'mxnet', 'jax']
+
+
+def toc_docnames():
+    toc = yaml.safe_load((ROOT / '_toc.yml').read_text())
+    names = [toc['root']]
+
+    def walk(entries):
+        for entry in entries or ():
+            if 'file' in entry:
+                names.append(entry['file'])
+            walk(entry.get('sections'))
+            walk(entry.get('chapters'))
+            for part in entry.get('parts', ()):
+                walk(part.get('chapters'))
+
+    walk(toc.get('chapters'))
+    for part in toc.get('parts', ()):
+        walk(part.get('chapters'))
+    return [str(Path(n).with_suffix('')) for n in names]
+
+
+def page(docname):
+    path = HTML / f'{docname}.html'
+    assert path.exists(), f'{path} is missing: build the book first (make html)'
+    return BeautifulSoup(path.read_text(encoding='utf-8'), 'html.parser')
+
+
+def page_frameworks(docname):
+    merged = MERGED / f'{docname}.ipynb'
+    if not merged.exists():
+        return []
+    meta = json.loads(merged.read_text())['metadata'].get('tabbook', {})
+    return meta.get('frameworks', [])
+
+
+def tab_sets(soup):
+    """[(framework ids in order, {framework: content element})] for each tab set of a page."""
+    found = []
+    for tab_set in soup.select('div.sd-tab-set'):
+        labels = tab_set.find_all('label', recursive=False)
+        contents = tab_set.find_all('div', class_='sd-tab-content', recursive=False)
+        ids = [label.get('data-sync-id') for label in labels]
+        found.append((ids, dict(zip(ids, contents))))
+    return found
+
+
+DOCS = toc_docnames()
+CODE_DOCS = [d for d in DOCS if page_frameworks(d)]
+
+
+def test_book_has_all_its_pages_and_code_pages_cover_four_frameworks():
+    assert CONCISE in DOCS
+    assert len(CODE_DOCS) >= 5, f'expected the code pages to be executed, got {CODE_DOCS}'
+    for docname in CODE_DOCS:
+        assert page_frameworks(docname) == FRAMEWORKS, docname
+
+
+@pytest.mark.parametrize('docname', CODE_DOCS)
+def test_every_tab_set_holds_the_page_frameworks(docname):
+    sets = tab_sets(page(docname))
+    assert sets, f'{docname} has no framework tabs'
+    for ids, _ in sets:
+        assert ids == page_frameworks(docname), f'{docname}: tab set with {ids}'
+
+
+@pytest.mark.parametrize('docname', DOCS)
+def test_no_page_shows_a_traceback(docname):
+    text = page(docname).get_text()
+    for marker in ('Traceback (most recent call last)', 'NotImplementedError'):
+        assert marker not in text, f'{docname} contains {marker!r}'
+    assert not page(docname).select('.output.traceback, .output.error'), docname
+
+
+def _code_and_outputs(content):
+    code = '\n'.join(pre.get_text() for pre in content.select('.cell_input pre'))
+    outputs = content.select('.cell_output')
+    return code, outputs
+
+
+def test_concise_training_cells_show_a_curve_in_every_tab():
+    trained = 0
+    for ids, contents in tab_sets(page(CONCISE)):
+        codes = {fw: _code_and_outputs(c) for fw, c in contents.items()}
+        if not all('trainer.fit(model, data)' in code for code, _ in codes.values()):
+            continue
+        trained += 1
+        for fw, (_, outputs) in codes.items():
+            images = [img for out in outputs for img in out.find_all('img')]
+            assert images, f'{fw}: training cell without a training-curve image'
+    assert trained >= 1, 'no tab set of the concise page trains the model in all four frameworks'
+
+
+def test_concise_predictions_start_with_prefix_in_every_tab():
+    predictions = 0
+    for ids, contents in tab_sets(page(CONCISE)):
+        codes = {fw: _code_and_outputs(c) for fw, c in contents.items()}
+        if not all(".predict('it has'" in code for code, _ in codes.values()):
+            continue
+        predictions += 1
+        for fw, (_, outputs) in codes.items():
+            text = ' '.join(out.get_text() for out in outputs).strip().strip('\'"')
+            assert text.startswith('it has'), f'{fw}: prediction output {text[:60]!r}'
+            assert len(text) > len('it has') + 10, f'{fw}: prediction too short: {text!r}'
+    assert predictions >= 2, 'expected the random-weights and the trained predictions'
