@@ -477,6 +477,8 @@ def _note_once(message):
 class LanguageModelMixin:
     """Greedy decoding from a prefix, written once on top of the framework's `next_logits`.
 
+    The prediction never emits `<unk>`, so the result is the prefix plus exactly `num_preds`
+    characters (for a character vocabulary).
     `next_logits(indices, state, where)` runs the model on a list of token indices from `state`
     and returns (numpy logits of the last position, new state); `where` is the device (or, in
     JAX, the parameters).
@@ -488,6 +490,8 @@ class LanguageModelMixin:
         indices = list(vocab[list(prefix)])
         logits, state = self.next_logits(indices, None, device)
         for _ in range(num_preds):
+            logits = np.array(logits, dtype=np.float64)
+            logits[vocab.unk] = -np.inf  # never emit <unk>: one prediction, one real token
             indices.append(int(np.argmax(logits)))
             if len(indices) - len(prefix) < num_preds:
                 logits, state = self.next_logits(indices[-1:], state, device)

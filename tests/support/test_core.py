@@ -310,3 +310,15 @@ def test_predict_appends_exactly_num_preds_tokens():
     assert model.calls == 5, 'one call for the prefix, then one per prediction but the last'
     with pytest.raises(ValueError):
         model.predict('', 3, vocab)
+
+
+def test_predict_never_emits_unknown():
+    vocab = core.Vocab(list('abc '))
+
+    class LovesUnknown(core.LanguageModelMixin):
+        def next_logits(self, indices, state, where):
+            logits = np.zeros(len(vocab))
+            logits[vocab.unk], logits[vocab['b']] = 5, 1
+            return logits, state
+
+    assert LovesUnknown().predict('a', 4, vocab) == 'abbbb'

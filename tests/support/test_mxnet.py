@@ -1,0 +1,392 @@
+"""Tests of d2l_support.mxnet. Run in the MXNet environment:
+
+    D2L_DATA_DIR=/work/shared/data .venv/mxnet/bin/python -m pytest tests/support/test_mxnet.py
+"""
+import types
+import warnings
+
+import numpy as onp
+import pytest
+
+from d2l_support import core
+from d2l_support import mxnet as d2l
+from d2l_support.mxnet import autograd, gluon, np, npx
+from mxnet.gluon import nn, rnn
+
+VOCAB, BATCH, STEPS, HIDDENS = 28, 4, 5, 8
+
+
+# --------------------------------------------------------------------------------------------
+# The concise-RNN section's MXNet code as written, with the lost init lines put back
+# --------------------------------------------------------------------------------------------
+class PageRNN(d2l.Module):
+    """The RNN model implemented with high-level APIs."""
+    def __init__(self, num_hiddens):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnn = rnn.RNN(num_hiddens)
+
+    def forward(self, inputs, H=None):
+        if H is None:
+            H, = self.rnn.begin_state(inputs.shape[1], ctx=inputs.ctx)
+        outputs, (H, ) = self.rnn(inputs, (H, ))
+        return outputs, H
+
+
+class PageRNNLM(d2l.RNNLMScratch):
+    """The RNN-based language model implemented with high-level APIs."""
+    def init_params(self):
+        self.linear = nn.Dense(self.vocab_size, flatten=False)
+
+    def output_layer(self, hiddens):
+        return d2l.swapaxes(self.linear(hiddens), 0, 1)
+
+
+def scratch_lm(vocab_size=VOCAB, num_hiddens=HIDDENS, lr=1):
+    return d2l.RNNLMScratch(d2l.RNNScratch(num_inputs=vocab_size, num_hiddens=num_hiddens),
+                            vocab_size=vocab_size, lr=lr)
+
+
+def concise_lm(vocab_size=VOCAB, num_hiddens=HIDDENS, lr=1, page=False):
+    if page:
+        return PageRNNLM(PageRNN(num_hiddens=num_hiddens), vocab_size=vocab_size, lr=lr)
+    return d2l.RNNLM(d2l.RNN(num_hiddens=num_hiddens), vocab_size=vocab_size, lr=lr)
+
+
+def predicted_tokens(text):
+    """Tokens of a prediction: characters, counting '<unk>' (which core's predict may emit from
+    an untrained model; reported to the lead) as one."""
+    return len(text.replace('<unk>', '?'))
+
+
+def random_tokens(shape, seed=0):
+    return np.array(onp.random.RandomState(seed).randint(0, VOCAB, size=shape), dtype='int32')
+
+
+@pytest.fixture(scope='module')
+def data():
+    return d2l.TimeMachine(batch_size=1024, num_steps=32)
+
+
+# --------------------------------------------------------------------------------------------
+# numpy alias shim (MXNet 1.9.1 with numpy >= 1.24, as on Python 3.12)
+# --------------------------------------------------------------------------------------------
+def fake_numpy_without_aliases():
+    """A module that behaves like numpy 1.24-1.26: the removed aliases raise AttributeError
+    from a module __getattr__, while other names are ordinary attributes."""
+    fake = types.ModuleType('numpy')
+    fake.float32, fake.bool_ = onp.float32, onp.bool_
+
+    def __getattr__(name):
+        if name in ('bool', 'int', 'float', 'object'):
+            raise AttributeError(f'module numpy has no attribute {name!r} (removed alias)')
+        raise AttributeError(name)
+    fake.__getattr__ = __getattr__
+    return fake
+
+
+def test_shim_restores_the_missing_aliases_and_nothing_else():
+    fake = fake_numpy_without_aliases()
+    before = dict(vars(fake))
+    restored = d2l._restore_numpy_aliases(fake)
+    assert sorted(restored) == ['bool', 'int']
+    assert fake.bool is bool and fake.int is int
+    added = {k: v for k, v in vars(fake).items() if k not in before}
+    assert added == {'bool': bool, 'int': int}
+    assert all(vars(fake)[k] is v for k, v in before.items())
+    with pytest.raises(AttributeError):  # an alias MXNet does not use stays removed
+        fake.float
+
+
+def test_shim_leaves_present_aliases_alone_without_warning():
+    fake = types.ModuleType('numpy')
+    fake.bool, fake.int = onp.bool_, 'kept'  # numpy 2 brought back numpy.bool as bool_
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert d2l._restore_numpy_aliases(fake) == []
+    assert fake.bool is onp.bool_ and fake.int == 'kept'
+
+
+def test_shim_checks_deprecated_aliases_silently():
+    fake = types.ModuleType('numpy')
+
+    def __getattr__(name):  # like numpy 1.20-1.23
+        if name in ('bool', 'int'):
+            warnings.warn(f'numpy.{name} is a deprecated alias', DeprecationWarning)
+            return {'bool': bool, 'int': int}[name]
+        raise AttributeError(name)
+    fake.__getattr__ = __getattr__
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert d2l._restore_numpy_aliases(fake) == []
+    assert 'bool' not in vars(fake) and 'int' not in vars(fake)
+
+
+def test_real_numpy_has_what_mxnet_uses():
+    for name in d2l._REMOVED_NUMPY_ALIASES:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            assert getattr(onp, name) in (bool, int, onp.bool_)
+
+
+# --------------------------------------------------------------------------------------------
+# Names, helpers
+# --------------------------------------------------------------------------------------------
+def test_exports_the_contract_names():
+    names = """HyperParameters add_to_class ProgressBoard Vocab DataError download data_dir
+    TIME_MACHINE tokenize Module DataModule Trainer Classifier TimeMachine RNNScratch RNNLMScratch
+    RNN RNNLM cpu gpu num_gpus try_gpu try_all_gpus tensor zeros ones arange reshape swapaxes
+    transpose stack concat matmul exp tanh argmax astype numpy to float32 int32 one_hot set_seed
+    framework_version""".split()
+    assert [n for n in names if not hasattr(d2l, n)] == []
+    assert d2l.Vocab is core.Vocab and d2l.ProgressBoard is core.ProgressBoard
+    assert d2l.framework_version() == '1.9.1'
+
+
+def test_tensor_helpers():
+    x = d2l.reshape(d2l.arange(6, dtype=d2l.float32), (2, 3))
+    assert d2l.transpose(x).shape == (3, 2)
+    assert d2l.swapaxes(d2l.zeros((2, 3, 4)), 0, 1).shape == (3, 2, 4)
+    assert d2l.numpy(d2l.matmul(x, d2l.ones((3, 1)))).ravel().tolist() == [3.0, 12.0]
+    assert d2l.astype(x, d2l.int32).dtype == onp.int32
+    assert d2l.numpy(d2l.argmax(x, axis=1)).tolist() == [2, 2]
+    assert d2l.to(x, d2l.cpu()).ctx == d2l.cpu()
+    assert d2l.concat([x, x], axis=0).shape == (4, 3) and d2l.stack([x, x]).shape == (2, 2, 3)
+    assert d2l.try_gpu() == d2l.cpu() and d2l.try_all_gpus() == [d2l.cpu()]
+
+
+# --------------------------------------------------------------------------------------------
+# Models: shapes and dtypes
+# --------------------------------------------------------------------------------------------
+def test_rnn_scratch_shapes():
+    model = d2l.RNNScratch(num_inputs=VOCAB, num_hiddens=HIDDENS)
+    assert model.W_xh.shape == (VOCAB, HIDDENS) and model.W_hh.shape == (HIDDENS, HIDDENS)
+    assert model.b_h.shape == (HIDDENS,)
+    X = np.ones((STEPS, BATCH, VOCAB))
+    outputs, state = model(X)
+    assert len(outputs) == STEPS
+    assert all(H.shape == (BATCH, HIDDENS) and H.dtype == onp.float32 for H in outputs)
+    assert onp.array_equal(state.asnumpy(), outputs[-1].asnumpy())
+    outputs2, _ = model(X, state)  # continues from a given state
+    assert not onp.allclose(outputs2[0].asnumpy(), outputs[0].asnumpy())
+
+
+def test_rnn_scratch_computes_the_recurrence():
+    model = d2l.RNNScratch(num_inputs=3, num_hiddens=2, sigma=0.5)
+    X = np.random.normal(size=(4, 2, 3))
+    outputs, _ = model(X)
+    W_xh, W_hh, b_h = (p.asnumpy() for p in (model.W_xh, model.W_hh, model.b_h))
+    H = onp.zeros((2, 2), dtype=onp.float32)
+    for t, X_t in enumerate(X.asnumpy()):
+        H = onp.tanh(X_t @ W_xh + H @ W_hh + b_h)
+        assert onp.allclose(outputs[t].asnumpy(), H, atol=1e-6)
+
+
+def test_one_hot():
+    model = scratch_lm()
+    X = random_tokens((BATCH, STEPS))
+    embs = model.one_hot(X)
+    assert embs.shape == (STEPS, BATCH, VOCAB) and embs.dtype == onp.float32
+    assert onp.array_equal(embs.asnumpy().argmax(-1), X.asnumpy().T)
+    assert onp.array_equal(embs.asnumpy().sum(-1), onp.ones((STEPS, BATCH)))
+
+
+@pytest.mark.parametrize('make', [scratch_lm, concise_lm,
+                                  lambda: concise_lm(page=True)], ids=['scratch', 'concise',
+                                                                       'page'])
+def test_language_model_output_shape(make):
+    model = make()
+    Y_hat = model(random_tokens((BATCH, STEPS)))
+    assert Y_hat.shape == (BATCH, STEPS, VOCAB) and Y_hat.dtype == onp.float32
+
+
+def test_concise_rnn_shapes():
+    model = d2l.RNN(num_hiddens=HIDDENS)
+    model.initialize()
+    outputs, H = model(np.ones((STEPS, BATCH, VOCAB)))
+    assert outputs.shape == (STEPS, BATCH, HIDDENS) and H.shape == (1, BATCH, HIDDENS)
+    assert onp.allclose(outputs[-1].asnumpy(), H[0].asnumpy())
+
+
+def test_scratch_language_model_parameters():
+    model = scratch_lm()
+    assert model.W_hq.shape == (HIDDENS, VOCAB) and model.b_q.shape == (VOCAB,)
+    params = model.parameters()
+    assert len(params) == 5 and all(p.grad is not None for p in params)
+
+
+def test_concise_language_model_initializes_its_layers():
+    model = concise_lm(page=True)  # init_params as written never calls initialize()
+    for p in model.collect_params().values():
+        p.list_ctx()  # raises if a parameter was never initialized
+    model(random_tokens((BATCH, STEPS)))
+    shapes = sorted(p.shape for p in model.collect_params().values())
+    assert shapes == sorted([(HIDDENS, VOCAB), (HIDDENS, HIDDENS), (HIDDENS,), (HIDDENS,),
+                             (VOCAB, HIDDENS), (VOCAB,)])
+
+
+def test_classifier_loss_and_accuracy():
+    model = scratch_lm()
+    logits = onp.random.RandomState(1).normal(size=(3, 2, VOCAB)).astype(onp.float32)
+    labels = onp.random.RandomState(2).randint(0, VOCAB, size=(3, 2)).astype(onp.int32)
+    flat, y = logits.reshape(-1, VOCAB), labels.reshape(-1)
+    log_probs = flat - onp.log(onp.exp(flat).sum(1, keepdims=True))
+    expected = -log_probs[onp.arange(len(y)), y]
+    each = model.loss(np.array(logits), np.array(labels), averaged=False).asnumpy()
+    assert onp.allclose(each, expected, atol=1e-5)
+    assert onp.isclose(float(model.loss(np.array(logits), np.array(labels))), expected.mean(),
+                       atol=1e-5)
+    acc = float(model.accuracy(np.array(logits), np.array(labels)))
+    assert onp.isclose(acc, (flat.argmax(1) == y).mean())
+
+
+@pytest.mark.parametrize('make', [scratch_lm, lambda **kw: concise_lm(page=True, **kw)],
+                         ids=['scratch', 'page'])
+def test_predict_returns_prefix_and_num_preds_chars(make, data):
+    model = make(vocab_size=len(data.vocab), num_hiddens=32)
+    text = model.predict('it has', 20, data.vocab)
+    assert predicted_tokens(text) == len('it has') + 20 and text.startswith('it has')
+    assert set(text.replace('<unk>', '')) <= set(data.vocab.idx_to_token)
+    assert model.predict('it has', 20, data.vocab, d2l.try_gpu()) == text  # greedy: repeatable
+    assert model.predict('x', 0, data.vocab) == 'x'
+
+
+# --------------------------------------------------------------------------------------------
+# Gradient clipping
+# --------------------------------------------------------------------------------------------
+def gradients(model):
+    return [g.asnumpy() for _, g in d2l._weights_and_grads(model.parameters())]
+
+
+def global_norm(grads):
+    return float(onp.sqrt(sum((g.astype(onp.float64) ** 2).sum() for g in grads)))
+
+
+@pytest.mark.parametrize('make', [scratch_lm, concise_lm], ids=['scratch', 'concise'])
+def test_clip_gradients_bounds_the_global_norm(make):
+    model, trainer = make(lr=1), d2l.Trainer(max_epochs=1)
+    X, Y = random_tokens((BATCH, STEPS), 1), random_tokens((BATCH, STEPS), 2)
+    with autograd.record():
+        loss = model.loss(model(X), Y) * 1000  # gradients far above the bound
+    loss.backward()
+    before = gradients(model)
+    assert global_norm(before) > 10
+    trainer.clip_gradients(1, model)
+    after = gradients(model)
+    assert global_norm(after) <= 1 + 1e-6
+    assert global_norm(after) > 0.99  # scaled down to the bound, not zeroed
+    scale = global_norm(after) / global_norm(before)
+    assert all(onp.allclose(a, b * scale, rtol=1e-4, atol=1e-9) for a, b in zip(after, before))
+
+
+def test_clip_gradients_keeps_small_gradients_and_takes_a_list():
+    grads = [np.array([0.3, 0.4]), np.array([[0.0, 0.0]])]
+    d2l.Trainer(max_epochs=1).clip_gradients(1, grads)
+    assert onp.allclose(grads[0].asnumpy(), [0.3, 0.4])
+    grads = [np.array([3.0, 4.0])]
+    d2l.Trainer(max_epochs=1).clip_gradients(1, grads)
+    assert onp.allclose(grads[0].asnumpy(), [0.6, 0.8], atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------
+def test_time_machine_arrays(data):
+    assert data.X.shape == data.Y.shape == (15000, 32)
+    assert data.X.dtype == onp.int32
+    X, Y = data.X.asnumpy(), data.Y.asnumpy()
+    assert onp.array_equal(X[:, 1:], Y[:, :-1]) and onp.array_equal(X[1:, 0], Y[:-1, 0])
+    assert X[:, 0].tolist() == data.corpus[:15000]
+    assert ''.join(data.vocab.to_tokens(X[0])) == ''.join(data.vocab.to_tokens(data.corpus[:32]))
+
+
+def test_time_machine_loaders(data):
+    train, val = data.train_dataloader(), data.val_dataloader()
+    assert len(train) == 10 and len(val) == 5
+    batches = list(train)
+    assert all(isinstance(t, np.ndarray) and t.dtype == onp.int32 for b in batches for t in b)
+    assert [b[0].shape for b in batches] == [(1024, 32)] * 9 + [(784, 32)]
+    firsts = onp.concatenate([b[0].asnumpy()[:, 0] for b in batches])
+    # every training window exactly once, not in order
+    X = data.X.asnumpy()
+    assert sorted(firsts.tolist()) == sorted(X[:10000, 0].tolist())
+    train_X = onp.concatenate([b[0].asnumpy() for b in batches])
+    assert not onp.array_equal(train_X, X[:10000])
+    starts = {tuple(row) for row in X[:10000]}
+    assert all(tuple(row) in starts for row in train_X[:50])
+    again = onp.concatenate([b[0].asnumpy() for b in data.train_dataloader()])
+    assert not onp.array_equal(again, train_X)  # reshuffled for each pass
+    val_X = onp.concatenate([b[0].asnumpy() for b in val])
+    val_Y = onp.concatenate([b[1].asnumpy() for b in val])
+    assert onp.array_equal(val_X, X[10000:15000])
+    assert onp.array_equal(val_Y, data.Y.asnumpy()[10000:15000])
+
+
+# --------------------------------------------------------------------------------------------
+# Trainer
+# --------------------------------------------------------------------------------------------
+def small_fit(make, seed, epochs=2):
+    d2l.set_seed(seed)
+    data = d2l.TimeMachine(batch_size=256, num_steps=8, num_train=1024, num_val=512)
+    model = make(vocab_size=len(data.vocab), num_hiddens=16)
+    model.board.display = False
+    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=1)
+    trainer.fit(model, data)
+    return model, trainer
+
+
+@pytest.mark.parametrize('make', [scratch_lm, lambda **kw: concise_lm(page=True, **kw)],
+                         ids=['scratch', 'page'])
+def test_fit_is_deterministic_after_set_seed(make):
+    runs = [small_fit(make, seed) for seed in (3, 3, 4)]
+    curves = [dict(m.board.data) for m, _ in runs]
+    params = [[p.asnumpy() for p, _ in d2l._weights_and_grads(m.parameters())] for m, _ in runs]
+    assert curves[0] == curves[1]
+    assert all(onp.array_equal(a, b) for a, b in zip(params[0], params[1]))
+    assert curves[0] != curves[2]
+
+
+def test_fit_records_perplexity_and_summary():
+    model, trainer = small_fit(concise_lm, 0, epochs=3)
+    assert set(model.board.data) == {'train_ppl', 'val_ppl'}
+    assert len(model.board.data['val_ppl']) == 3 and len(model.board.data['train_ppl']) == 6
+    assert model.board.data['val_ppl'][-1][0] == 3
+    first, last = model.board.data['train_ppl'][0][1], model.board.data['train_ppl'][-1][1]
+    assert last < first <= VOCAB + 2  # learning from about uniform guesses
+    info = trainer.summary()
+    assert info['framework'] == 'mxnet' and info['device'] == 'cpu' and info['epochs'] == 3
+    assert info['version'] == d2l.framework_version()
+    assert info['val_ppl'] == model.board.last('val_ppl') and info['fit_seconds'] > 0
+
+
+def test_num_gpus_without_gpu_trains_on_cpu_and_says_so_once(capsys, monkeypatch):
+    monkeypatch.setattr(core, '_notes_shown', set())
+    trainers = [d2l.Trainer(max_epochs=1, num_gpus=1) for _ in range(2)]
+    out = capsys.readouterr().out
+    assert out.count('no GPU') == 1 and 'mxnet' in out
+    assert trainers[0].gpus == [] and trainers[0].device_name() == 'cpu'
+    assert d2l.Trainer(max_epochs=1).prepare_batch([1, 2]) == [1, 2]
+
+
+# --------------------------------------------------------------------------------------------
+# Training to the section's perplexity (slow: two 100-epoch fits)
+# --------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_section_training_reaches_the_perplexity_of_d2l(data):
+    finals = {}
+    for kind in ('scratch', 'concise'):
+        d2l.set_seed(0)
+        if kind == 'scratch':
+            model = d2l.RNNLMScratch(d2l.RNNScratch(num_inputs=len(data.vocab), num_hiddens=32),
+                                     vocab_size=len(data.vocab), lr=1)
+        else:  # the section's code
+            rnn_ = PageRNN(num_hiddens=32)
+            model = PageRNNLM(rnn_, vocab_size=len(data.vocab), lr=1)
+            assert predicted_tokens(model.predict('it has', 20, data.vocab)) == 26
+        trainer = d2l.Trainer(max_epochs=100, gradient_clip_val=1, num_gpus=1)
+        trainer.fit(model, data)
+        finals[kind] = model.board.last('val_ppl')
+        assert finals[kind] < 8.0, (kind, finals)
+        text = model.predict('it has', 20, data.vocab, d2l.try_gpu())
+        assert text.startswith('it has') and predicted_tokens(text) == 26
+    assert abs(finals['scratch'] - finals['concise']) < 0.6, finals
