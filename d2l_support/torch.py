@@ -1,0 +1,306 @@
+"""PyTorch implementation of d2l_support: ``from d2l_support import torch as d2l``.
+
+Only what differs per framework lives here; the rest comes from `d2l_support.core`.
+Torch runs on one CPU thread by default (steadier and no slower on a small, busy machine);
+set D2L_TORCH_THREADS to change that.
+"""
+import os
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from . import core
+from .core import (TIME_MACHINE, DataError, HyperParameters, ProgressBoard, Vocab,  # noqa: F401
+                   add_to_class, data_dir, download, tokenize)
+
+torch.set_num_threads(int(os.environ.get('D2L_TORCH_THREADS', '1')))
+
+
+# --------------------------------------------------------------------------------------------
+# Devices, seeding and tensor aliases
+# --------------------------------------------------------------------------------------------
+def framework_version():
+    return torch.__version__
+
+
+def cpu():
+    return torch.device('cpu')
+
+
+def gpu(i=0):
+    return torch.device(f'cuda:{i}')
+
+
+def num_gpus():
+    return torch.cuda.device_count()
+
+
+def try_gpu(i=0):
+    """GPU `i` if it exists, else the CPU."""
+    return gpu(i) if num_gpus() >= i + 1 else cpu()
+
+
+def try_all_gpus():
+    """All available GPUs (an empty list when there are none)."""
+    return [gpu(i) for i in range(num_gpus())]
+
+
+def set_seed(seed):
+    """Seed Python, numpy and torch so that a CPU run repeats exactly."""
+    core.seed_everything(seed)
+    torch.manual_seed(seed)
+
+
+tensor, zeros, ones, arange = torch.tensor, torch.zeros, torch.ones, torch.arange
+stack, concat, matmul, exp, tanh = torch.stack, torch.cat, torch.matmul, torch.exp, torch.tanh
+float32, int32, one_hot = torch.float32, torch.int32, F.one_hot
+
+
+def reshape(x, *shape):
+    return x.reshape(*shape)
+
+
+def swapaxes(x, axis0, axis1):
+    return x.swapaxes(axis0, axis1)
+
+
+def transpose(x, *perm):
+    """`x.t()` as in d2l; with a permutation (as in TensorFlow), `x.permute(*perm)`."""
+    return x.permute(*perm) if perm else x.t()
+
+
+def argmax(x, *args, **kwargs):
+    return x.argmax(*args, **kwargs)
+
+
+def astype(x, dtype):
+    return x.type(dtype)
+
+
+def numpy(x):
+    return x.detach().cpu().numpy()
+
+
+def to(x, *args, **kwargs):
+    return x.to(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Module, data, trainer
+# --------------------------------------------------------------------------------------------
+class Module(nn.Module, core.HyperParameters, core.PlotMixin):
+    """Base class of the models: a torch `nn.Module` with a progress board."""
+
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError
+
+    def forward(self, X):
+        if not hasattr(self, 'net'):
+            raise NotImplementedError(f'{type(self).__name__} has no `net`: define forward()')
+        return self.net(X)
+
+    def plot(self, key, value, train):
+        """Put `value` (a number or a scalar tensor) on the board."""
+        super().plot(key, value.detach() if torch.is_tensor(value) else value, train)
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=False)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+
+class DataModule(core.DataModuleBase):
+    """Base class of the data modules; loaders yield torch tensors."""
+
+    def get_tensorloader(self, tensors, train, indices=slice(0, None)):
+        return core.ArrayLoader([a[indices] for a in tensors], self.batch_size, shuffle=train)
+
+
+class Trainer(core.TrainerBase):
+    """Trains a Module on a DataModule with the optimizer the module configures."""
+
+    framework, package = 'pytorch', 'torch'
+
+    def available_gpus(self):
+        return try_all_gpus()
+
+    def device_name(self):
+        if self.gpus:
+            return f'{self.gpus[0]} ({torch.cuda.get_device_name(self.gpus[0])})'
+        return f'cpu ({torch.get_num_threads()} threads)'
+
+    def prepare_batch(self, batch):
+        if self.gpus:
+            batch = [a.to(self.gpus[0]) for a in batch]
+        return batch
+
+    def prepare_model(self, model):
+        super().prepare_model(model)
+        if self.gpus:
+            model.to(self.gpus[0])
+
+    def fit_epoch(self):
+        self.model.train()
+        for batch in self.train_dataloader:
+            loss = self.model.training_step(self.prepare_batch(batch))
+            self.optim.zero_grad()
+            loss.backward()
+            if self.gradient_clip_val > 0:
+                self.clip_gradients(self.gradient_clip_val, self.model)
+            self.optim.step()
+            self.train_batch_idx += 1
+        if self.val_dataloader is None:
+            return
+        self.model.eval()
+        with torch.no_grad():
+            for batch in self.val_dataloader:
+                self.model.validation_step(self.prepare_batch(batch))
+                self.val_batch_idx += 1
+
+    def clip_gradients(self, grad_clip_val, model):
+        """Scale the gradients of `model` (or of an iterable of parameters) so that their
+        global norm is at most `grad_clip_val`."""
+        params = model.parameters() if isinstance(model, nn.Module) else model
+        nn.utils.clip_grad_norm_(params, grad_clip_val)
+
+
+class Classifier(Module):
+    """A Module whose loss is the cross-entropy over the flattened outputs."""
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
+        self.plot('acc', self.accuracy(Y_hat, batch[-1]), train=False)
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        preds = Y_hat.reshape(-1, Y_hat.shape[-1]).argmax(dim=1)
+        compare = (preds == Y.reshape(-1)).type(torch.float32)
+        return compare.mean() if averaged else compare
+
+    def loss(self, Y_hat, Y, averaged=True):
+        return F.cross_entropy(Y_hat.reshape(-1, Y_hat.shape[-1]), Y.reshape(-1),
+                               reduction='mean' if averaged else 'none')
+
+
+# --------------------------------------------------------------------------------------------
+# The Time Machine and the RNN language models
+# --------------------------------------------------------------------------------------------
+class TimeMachine(DataModule, core.TimeMachineText):
+    """Character windows of The Time Machine: `X` holds `num_steps` tokens, `Y` the next ones."""
+
+    def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, root=None):
+        super().__init__(root=root)
+        self.save_hyperparameters()
+        self.corpus, self.vocab = self.build(self._download())
+        X, Y = self.sequence_arrays(self.corpus, num_steps, num_train + num_val)
+        self.X, self.Y = torch.from_numpy(X), torch.from_numpy(Y)
+
+    def get_dataloader(self, train):
+        idx = (slice(0, self.num_train) if train
+               else slice(self.num_train, self.num_train + self.num_val))
+        return self.get_tensorloader([self.X, self.Y], train, idx)
+
+
+class RNNScratch(Module):
+    """A one-layer tanh RNN written with matrix products; time-major inputs."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xh = nn.Parameter(torch.randn(num_inputs, num_hiddens) * sigma)
+        self.W_hh = nn.Parameter(torch.randn(num_hiddens, num_hiddens) * sigma)
+        self.b_h = nn.Parameter(torch.zeros(num_hiddens))
+
+    def forward(self, inputs, state=None):
+        """inputs: (num_steps, batch, num_inputs); returns the stacked hidden states
+        (num_steps, batch, num_hiddens) and the last one (batch, num_hiddens)."""
+        if state is None:
+            state = torch.zeros((inputs.shape[1], self.num_hiddens), device=inputs.device)
+        # The input projection of every step at once; only the recurrence needs the loop.
+        projected = torch.matmul(inputs, self.W_xh) + self.b_h
+        outputs = []
+        for XW in projected:
+            state = torch.tanh(XW + torch.matmul(state, self.W_hh))
+            outputs.append(state)
+        return torch.stack(outputs), state
+
+
+class RNNLMScratch(Classifier, core.LanguageModelMixin):
+    """A character language model on top of an RNN, reporting perplexity."""
+
+    def __init__(self, rnn, vocab_size, lr=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.init_params()
+
+    def init_params(self):
+        self.W_hq = nn.Parameter(torch.randn(self.rnn.num_hiddens, self.vocab_size)
+                                 * self.rnn.sigma)
+        self.b_q = nn.Parameter(torch.zeros(self.vocab_size))
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('ppl', torch.exp(l), train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('ppl', torch.exp(l), train=False)
+
+    def one_hot(self, X):
+        """(batch, num_steps) indices -> (num_steps, batch, vocab_size) float32."""
+        # Same values as F.one_hot(X.T, vocab_size).float(), without its int64 intermediate.
+        out = torch.zeros((*X.T.shape, self.vocab_size), device=X.device)
+        return out.scatter_(-1, X.T.unsqueeze(-1), 1.0)
+
+    def output_layer(self, rnn_outputs):
+        """(num_steps, batch, num_hiddens) -> (batch, num_steps, vocab_size)."""
+        return swapaxes(torch.matmul(rnn_outputs, self.W_hq) + self.b_q, 0, 1)
+
+    def forward(self, X, state=None):
+        rnn_outputs, _ = self.rnn(self.one_hot(X), state)
+        return self.output_layer(rnn_outputs)
+
+    def next_logits(self, indices, state, device):
+        if device is None:
+            device = next(self.parameters()).device
+        with torch.no_grad():
+            X = torch.tensor([indices], device=device)
+            rnn_outputs, state = self.rnn(self.one_hot(X), state)
+            logits = self.output_layer(rnn_outputs)
+        return logits[0, -1].cpu().numpy(), state
+
+
+class RNN(Module):
+    """The concise RNN: torch's `nn.RNN`, time-major in and out."""
+
+    def __init__(self, num_inputs, num_hiddens):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnn = nn.RNN(num_inputs, num_hiddens)
+
+    def forward(self, inputs, H=None):
+        return self.rnn(inputs, H)
+
+
+class RNNLM(RNNLMScratch):
+    """The concise language model: an RNN and a dense output layer."""
+
+    def init_params(self):
+        self.linear = nn.LazyLinear(self.vocab_size)
+
+    def output_layer(self, hiddens):
+        return swapaxes(self.linear(hiddens), 0, 1)
