@@ -1,0 +1,342 @@
+"""TensorFlow (Keras 3) part of d2l_support: ``from d2l_support import tensorflow as d2l``.
+
+Only what differs per framework lives here; the rest comes from `d2l_support.core`.
+
+Training steps run compiled with `tf.function`. `Module.plot` still works inside them: while a
+step is traced, plotted values are collected and returned by the compiled step, and the Trainer
+puts them on the board eagerly once per epoch (so nothing syncs or draws per step).
+"""
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # keep TensorFlow's C++ info lines out of pages
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from . import core  # noqa: E402
+from .core import (  # noqa: E402,F401  (re-exported names of the contract)
+    TIME_MACHINE, DataError, HyperParameters, ProgressBoard, Vocab, add_to_class, data_dir,
+    download, tokenize)
+
+
+# --------------------------------------------------------------------------------------------
+# Tensors, devices, seeds
+# --------------------------------------------------------------------------------------------
+tensor = tf.constant
+zeros, ones, arange, normal = tf.zeros, tf.ones, tf.range, tf.random.normal
+reshape, transpose, swapaxes = tf.reshape, tf.transpose, tf.experimental.numpy.swapaxes
+stack, concat, matmul, exp, tanh = tf.stack, tf.concat, tf.matmul, tf.exp, tf.tanh
+argmax, astype, one_hot = tf.argmax, tf.cast, tf.one_hot
+float32, int32 = tf.float32, tf.int32
+
+
+def numpy(x):
+    return np.asarray(x)
+
+
+class Device(str):
+    """A device name such as '/GPU:0' that is also a `with` scope placing operations on it."""
+
+    def __enter__(self):
+        scope = tf.device(self)
+        self.__dict__.setdefault('scopes', []).append(scope)
+        scope.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        return self.scopes.pop().__exit__(*exc_info)
+
+
+def cpu():
+    return Device('/CPU:0')
+
+
+def gpu(i=0):
+    return Device(f'/GPU:{i}')
+
+
+def num_gpus():
+    return len(tf.config.list_physical_devices('GPU'))
+
+
+def try_gpu(i=0):
+    return gpu(i) if num_gpus() > i else cpu()
+
+
+def try_all_gpus():
+    return [gpu(i) for i in range(num_gpus())]
+
+
+def to(x, device):
+    with tf.device(device):
+        return tf.identity(x)
+
+
+def set_seed(seed):
+    """Seed Python, numpy, TensorFlow and Keras so that a CPU run repeats exactly."""
+    core.seed_everything(seed)
+    tf.keras.utils.set_random_seed(seed)
+
+
+def framework_version():
+    return tf.__version__
+
+
+# --------------------------------------------------------------------------------------------
+# Module, data, trainer
+# --------------------------------------------------------------------------------------------
+class Module(tf.keras.Model, core.HyperParameters, core.PlotMixin):
+    """The base of models: a Keras model with d2l's `forward`, steps, optimizer and board."""
+
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.save_hyperparameters()
+        del self.loss  # Keras sets a `loss` placeholder attribute that would hide our method
+        self.built = True  # Keras need not trace `call`: sublayers build on their first call
+        self.board = core.ProgressBoard()
+
+    def __setattr__(self, name, value):
+        # Pages create parameters as plain tf.Variables; Keras 3 tracks only its own variables.
+        if isinstance(value, tf.Variable) and not isinstance(value, tf.keras.Variable):
+            value = tf.keras.Variable(value.read_value(), trainable=value.trainable, name=name)
+        super().__setattr__(name, value)
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError
+
+    def call(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, X):
+        return self.net(X)
+
+    def plot(self, key, value, train):
+        if tf.inside_function():  # being compiled: the Trainer plots the value after the step
+            self.trainer.captured[key, train] = value
+        else:
+            super().plot(key, value, train)
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=False)
+
+    def configure_optimizers(self):
+        return tf.keras.optimizers.SGD(float(self.lr))
+
+
+class DataModule(core.DataModuleBase):
+    def get_tensorloader(self, tensors, train, indices=slice(0, None)):
+        tensors = tuple(a[indices] for a in tensors)
+        return core.ArrayLoader(tensors, self.batch_size, shuffle=train,
+                                convert=tf.convert_to_tensor)
+
+
+class Trainer(core.TrainerBase):
+    framework, package = 'tensorflow', 'tensorflow'
+
+    def available_gpus(self):
+        return [device.name for device in tf.config.list_physical_devices('GPU')]
+
+    def device_name(self):
+        """Where the model's parameters live (TensorFlow places ops itself)."""
+        spec = tf.DeviceSpec.from_string(self.model.trainable_variables[0].value.device)
+        return 'cpu' if spec.device_type == 'CPU' else f'gpu:{spec.device_index}'
+
+    def prepare_batch(self, batch):
+        return batch
+
+    def prepare_model(self, model):
+        super().prepare_model(model)
+        self.steps = {}  # compiled train/val steps of this fit, made from the first batch
+
+    def fit_epoch(self):
+        records = []  # (train_batch_idx, values plotted in the step): plotted after the epoch
+        for batch in self.train_dataloader:
+            records.append((self.train_batch_idx, self.run_step('train', batch)))
+            self.train_batch_idx += 1
+        if self.val_dataloader is not None:
+            for batch in self.val_dataloader:
+                records.append((self.train_batch_idx, self.run_step('val', batch)))
+                self.val_batch_idx += 1
+        last = self.train_batch_idx
+        for self.train_batch_idx, captured in records:
+            for (key, train), value in captured.items():
+                self.model.plot(key, value, train)
+        self.train_batch_idx = last
+
+    def run_step(self, kind, batch):
+        batch = self.prepare_batch(batch)
+        if kind not in self.steps:
+            self.steps[kind] = self.compile_step(kind, batch)
+        return self.steps[kind](*batch)
+
+    def compile_step(self, kind, batch):
+        """`tf.function` of a train or val step; one trace, as the batch size is left open."""
+        if kind == 'train':  # create lazily built variables before compiling
+            self.model(*batch[:-1])
+            self.optim.build(self.model.trainable_variables)
+        step = self.train_step if kind == 'train' else self.model.validation_step
+
+        def captured_step(*batch):
+            self.captured = {}
+            step(batch)
+            return self.captured
+
+        signature = [tf.TensorSpec((None, *t.shape[1:]), t.dtype) for t in batch]
+        compiled = tf.function(captured_step, input_signature=signature)
+        try:
+            compiled.get_concrete_function()
+        except Exception as err:  # code that only runs eagerly, e.g. iterating over a tensor
+            core._note_once(f'tensorflow: the {kind} step of {type(self.model).__name__} cannot '
+                            f'be compiled with tf.function ({type(err).__name__}); running it '
+                            f'eagerly, which is slower.')
+
+            def eager_step(*batch):
+                step(batch)
+                return {}
+            return eager_step
+        return compiled
+
+    def train_step(self, batch):
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            loss = self.model.training_step(batch)
+        grads = tape.gradient(loss, variables)
+        if self.gradient_clip_val > 0:
+            grads = self.clip_gradients(self.gradient_clip_val, grads)
+        self.optim.apply_gradients(zip(grads, variables))
+
+    def clip_gradients(self, grad_clip_val, grads):
+        """Scale the gradients so that their global norm is at most `grad_clip_val`."""
+        return tf.clip_by_global_norm(grads, grad_clip_val)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Classification and language models
+# --------------------------------------------------------------------------------------------
+class Classifier(Module):
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
+        self.plot('acc', self.accuracy(Y_hat, batch[-1]), train=False)
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        preds = tf.argmax(tf.reshape(Y_hat, (-1, Y_hat.shape[-1])), axis=1)
+        correct = tf.cast(tf.equal(preds, tf.cast(tf.reshape(Y, (-1,)), preds.dtype)), tf.float32)
+        return tf.reduce_mean(correct) if averaged else correct
+
+    def loss(self, Y_hat, Y, averaged=True):
+        """Cross-entropy of the logits `Y_hat` and labels `Y`, over all flattened positions."""
+        Y_hat = tf.reshape(Y_hat, (-1, Y_hat.shape[-1]))
+        # log-sum-exp minus the label's logit: on CPU several times faster (with its gradient)
+        # than sparse_softmax_cross_entropy_with_logits or a gather, for few classes
+        label_logits = tf.reduce_sum(Y_hat * tf.one_hot(tf.reshape(Y, (-1,)), Y_hat.shape[-1]), 1)
+        l = tf.reduce_logsumexp(Y_hat, axis=1) - label_logits
+        return tf.reduce_mean(l) if averaged else l
+
+
+class TimeMachine(DataModule, core.TimeMachineText):
+    """The Time Machine as windows of `num_steps` characters and their next characters."""
+
+    def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, root=None):
+        super().__init__(root=root)
+        self.save_hyperparameters()
+        self.corpus, self.vocab = self.build(self._download())
+        self.X, self.Y = self.sequence_arrays(self.corpus, num_steps, num_train + num_val)
+
+    def get_dataloader(self, train):
+        idx = (slice(0, self.num_train) if train
+               else slice(self.num_train, self.num_train + self.num_val))
+        return self.get_tensorloader([self.X, self.Y], train, idx)
+
+
+class RNNScratch(Module):
+    """An RNN from scratch; time-major inputs (num_steps, batch, num_inputs)."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xh = tf.Variable(tf.random.normal((num_inputs, num_hiddens)) * sigma)
+        self.W_hh = tf.Variable(tf.random.normal((num_hiddens, num_hiddens)) * sigma)
+        self.b_h = tf.Variable(tf.zeros(num_hiddens))
+
+    def forward(self, inputs, state=None):
+        if state is None:
+            state = tf.zeros((tf.shape(inputs)[1], self.num_hiddens))
+        outputs = []
+        for XW in tf.unstack(tf.tensordot(inputs, self.W_xh, 1) + self.b_h):  # all steps at once
+            state = tf.tanh(XW + tf.matmul(state, self.W_hh))
+            outputs.append(state)
+        return tf.stack(outputs), state
+
+
+class RNNLMScratch(Classifier, core.LanguageModelMixin):
+    """A character language model on top of an RNN, from scratch."""
+
+    predict = core.LanguageModelMixin.predict  # not Keras's Model.predict
+
+    def __init__(self, rnn, vocab_size, lr=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.init_params()
+
+    def init_params(self):
+        self.W_hq = tf.Variable(
+            tf.random.normal((self.rnn.num_hiddens, self.vocab_size)) * self.rnn.sigma)
+        self.b_q = tf.Variable(tf.zeros(self.vocab_size))
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('ppl', tf.exp(l), train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('ppl', tf.exp(l), train=False)
+
+    def one_hot(self, X):
+        return tf.one_hot(tf.transpose(X), self.vocab_size)
+
+    def output_layer(self, rnn_outputs):
+        H = tf.convert_to_tensor(rnn_outputs)  # a list of per-step states is stacked
+        return tf.transpose(tf.tensordot(H, self.W_hq, 1) + self.b_q, (1, 0, 2))
+
+    def forward(self, X, state=None):
+        rnn_outputs, _ = self.rnn(self.one_hot(X), state)
+        return self.output_layer(rnn_outputs)
+
+    def next_logits(self, indices, state, where):
+        with tf.device(where):
+            X = tf.constant([indices], dtype=tf.int64)  # the dtype of the training data
+            rnn_outputs, state = self.rnn(self.one_hot(X), state)
+            return self.output_layer(rnn_outputs)[0, -1].numpy(), state
+
+
+class RNN(Module):
+    """The concise RNN: Keras's SimpleRNN, time-major in and out (Keras 3 wants batch-major)."""
+
+    def __init__(self, num_hiddens):
+        super().__init__()
+        self.save_hyperparameters()
+        # unroll: the steps become a plain graph, clearly cheaper than Keras's while loop here
+        self.rnn = tf.keras.layers.SimpleRNN(num_hiddens, return_sequences=True,
+                                             return_state=True, unroll=True)
+
+    def forward(self, inputs, H=None):
+        outputs, H = self.rnn(tf.transpose(inputs, (1, 0, 2)), H)
+        return tf.transpose(outputs, (1, 0, 2)), H
+
+
+class RNNLM(RNNLMScratch):
+    """The concise language model: the RNN followed by a dense output layer."""
+
+    def init_params(self):
+        self.linear = tf.keras.layers.Dense(self.vocab_size)
+
+    def output_layer(self, hiddens):
+        return tf.transpose(self.linear(hiddens), (1, 0, 2))
