@@ -1,0 +1,334 @@
+"""JAX/Flax part of d2l_support: ``from d2l_support import jax as d2l``.
+
+Flax conventions hold throughout: modules are dataclasses whose fields are their hyperparameters
+(no ``save_hyperparameters``), parameters are created in ``setup`` and live outside the module, in
+the trainer's ``state`` or in a dict from ``get_init_params``. Methods that need parameters take
+them explicitly: ``training_step(params, batch)``, ``predict(prefix, num_preds, vocab, params)``.
+
+The whole training step (loss, gradients, clipping, update) is one ``jax.jit`` function; the
+values a model wants plotted come back from it and are put on the board outside it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+
+# XLA's CPU backend spreads even tiny matrix products over every core; with the book's kernels
+# running side by side on a few cores, one thread per process is steadier and about as fast.
+# This applies only if JAX has not run anything yet, and XLA_FLAGS that set threading win.
+if 'multi_thread_eigen' not in os.environ.get('XLA_FLAGS', ''):
+    os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + ' --xla_cpu_multi_thread_eigen'
+                               '=false intra_op_parallelism_threads=1').strip()
+
+import flax
+import jax
+import numpy as np
+import optax
+from flax import linen as nn
+from flax.training import train_state
+from jax import numpy as jnp
+
+from . import core
+from .core import (DataError, HyperParameters, ProgressBoard, TIME_MACHINE, Vocab, add_to_class,
+                   data_dir, download, tokenize)
+
+__all__ = [
+    'HyperParameters', 'add_to_class', 'ProgressBoard', 'Vocab', 'DataError', 'download',
+    'data_dir', 'TIME_MACHINE', 'tokenize', 'Module', 'DataModule', 'Trainer', 'Classifier',
+    'TimeMachine', 'RNNScratch', 'RNNLMScratch', 'RNN', 'RNNLM', 'cpu', 'gpu', 'num_gpus',
+    'try_gpu', 'try_all_gpus', 'set_seed', 'get_key', 'framework_version', 'tensor', 'zeros',
+    'ones', 'arange', 'reshape', 'swapaxes', 'transpose', 'stack', 'concat', 'matmul', 'exp',
+    'tanh', 'argmax', 'astype', 'numpy', 'to', 'float32', 'int32', 'one_hot',
+]
+
+# Tensor aliases used by the pages.
+tensor, zeros, ones, arange = jnp.array, jnp.zeros, jnp.ones, jnp.arange
+reshape, swapaxes, transpose, stack, concat = (jnp.reshape, jnp.swapaxes, jnp.transpose,
+                                               jnp.stack, jnp.concatenate)
+matmul, exp, tanh, argmax = jnp.matmul, jnp.exp, jnp.tanh, jnp.argmax
+float32, int32, one_hot = jnp.float32, jnp.int32, jax.nn.one_hot
+numpy, to = np.asarray, jax.device_put
+
+
+def astype(x, dtype):
+    return x.astype(dtype)
+
+
+def framework_version():
+    return f'jax {jax.__version__}, flax {flax.__version__}, optax {optax.__version__}'
+
+
+# --------------------------------------------------------------------------------------------
+# Devices and randomness
+# --------------------------------------------------------------------------------------------
+def cpu():
+    return jax.devices('cpu')[0]
+
+
+def gpu(i=0):
+    return jax.devices('gpu')[i]
+
+
+def _gpus():
+    return [d for d in jax.devices() if d.platform == 'gpu']
+
+
+def num_gpus():
+    return len(_gpus())
+
+
+def try_gpu(i=0):
+    return gpu(i) if num_gpus() > i else cpu()
+
+
+def try_all_gpus():
+    return _gpus() or [cpu()]
+
+
+_key = jax.random.PRNGKey(0)
+
+
+def set_seed(seed):
+    """Seed Python, numpy and the PRNG key that `get_key` splits; returns that key."""
+    global _key
+    core.seed_everything(seed)
+    _key = jax.random.PRNGKey(seed)
+    return _key
+
+
+def get_key():
+    """A fresh PRNG key, split off the one `set_seed` set."""
+    global _key
+    _key, key = jax.random.split(_key)
+    return key
+
+
+# --------------------------------------------------------------------------------------------
+# Module, data, trainer
+# --------------------------------------------------------------------------------------------
+class Module(nn.Module, HyperParameters, core.PlotMixin):
+    """Base of the book's Flax models.
+
+    `training_step` and `validation_step` are pure (they run inside jit): they return the loss
+    and a dict of values to plot, which the Trainer passes to `plot` outside jit.
+    """
+    # Flax modules are frozen dataclasses: the board is a field made once per instance (a clone
+    # that Flax makes while applying the module gets its own, unused board).
+    board: ProgressBoard = dataclasses.field(default_factory=ProgressBoard, init=False,
+                                             compare=False, repr=False)
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError
+
+    def forward(self, X, *args):
+        return self.net(X, *args)
+
+    def __call__(self, X, *args, **kwargs):
+        return self.forward(X, *args, **kwargs)
+
+    def batch_loss(self, params, batch):
+        return self.loss(self.apply({'params': params}, *batch[:-1]), batch[-1])
+
+    def training_step(self, params, batch):
+        l = self.batch_loss(params, batch)
+        return l, {'loss': l}
+
+    def validation_step(self, params, batch):
+        return {'loss': self.batch_loss(params, batch)}
+
+    def configure_optimizers(self):
+        return optax.sgd(self.lr)
+
+    def get_init_params(self, *inputs, key=None):
+        """Freshly initialized parameters for example `inputs` (key: from `get_key()`)."""
+        return jax.jit(self.init)(get_key() if key is None else key, *inputs)['params']
+
+
+class DataModule(core.DataModuleBase):
+    def get_tensorloader(self, tensors, train, indices=slice(0, None)):
+        arrays = [np.asarray(t[indices]) for t in tensors]  # minibatches are gathered in numpy
+        return core.ArrayLoader(arrays, self.batch_size, shuffle=train, convert=jnp.asarray)
+
+
+class Trainer(core.TrainerBase):
+    """Trains a Flax Module; its parameters and optimizer state are in `trainer.state`."""
+
+    framework = 'jax'
+    package = 'jax'
+
+    def available_gpus(self):
+        return _gpus()
+
+    @property
+    def device(self):
+        return self.gpus[0] if self.gpus else cpu()
+
+    def device_name(self):
+        return f'{self.device.platform}:{self.device.id}'
+
+    def prepare_batch(self, batch):
+        return jax.device_put(batch, self.device)
+
+    def prepare_model(self, model):
+        # Flax modules are frozen outside `setup`, so the trainer is attached with object's
+        # __setattr__ (core's prepare_model would assign it directly).
+        object.__setattr__(model, 'trainer', self)
+        model.board.xlim = [0, self.max_epochs]
+        self.model = model
+        example = self.prepare_batch(next(iter(self.train_dataloader)))
+        params = jax.device_put(model.get_init_params(*example[:-1]), self.device)
+        self.state = train_state.TrainState.create(apply_fn=model.apply, params=params,
+                                                   tx=model.configure_optimizers())
+        grad_fn = jax.value_and_grad(model.training_step, has_aux=True)
+
+        def train_step(state, batch):
+            (_, values), grads = grad_fn(state.params, batch)
+            if self.gradient_clip_val > 0:
+                grads = self.clip_gradients(self.gradient_clip_val, grads)
+            return state.apply_gradients(grads=grads), values
+
+        self.train_step = jax.jit(train_step)
+        self.val_step = jax.jit(model.validation_step)
+
+    def clip_gradients(self, grad_clip_val, grads):
+        """`grads` scaled so that their global norm is at most `grad_clip_val`."""
+        scale = jnp.minimum(1.0, grad_clip_val / optax.tree.norm(grads))
+        return jax.tree.map(lambda g: g * scale, grads)
+
+    def _plot(self, values, train):
+        for key, value in values.items():
+            self.model.plot(key, value, train=train)
+
+    def fit_epoch(self):
+        for batch in self.train_dataloader:
+            self.state, values = self.train_step(self.state, self.prepare_batch(batch))
+            self._plot(values, train=True)
+            self.train_batch_idx += 1
+        if self.val_dataloader is None:
+            return
+        for batch in self.val_dataloader:
+            self._plot(self.val_step(self.state.params, self.prepare_batch(batch)), train=False)
+            self.val_batch_idx += 1
+
+
+class Classifier(Module):
+    def loss(self, Y_hat, Y, averaged=True):
+        l = optax.softmax_cross_entropy_with_integer_labels(
+            Y_hat.reshape(-1, Y_hat.shape[-1]), Y.reshape(-1))
+        return l.mean() if averaged else l
+
+    def accuracy(self, Y_hat, Y, averaged=True):
+        correct = (Y_hat.reshape(-1, Y_hat.shape[-1]).argmax(axis=1) == Y.reshape(-1))
+        correct = correct.astype(jnp.float32)
+        return correct.mean() if averaged else correct
+
+
+# --------------------------------------------------------------------------------------------
+# Language models
+# --------------------------------------------------------------------------------------------
+class TimeMachine(DataModule, core.TimeMachineText):
+    """The Time Machine as (input, next-character target) windows of `num_steps` characters."""
+
+    def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, root=None):
+        super().__init__()
+        self.save_hyperparameters()
+        self.corpus, self.vocab = self.build(self._download())
+        self.X, self.Y = (jnp.asarray(a, dtype=jnp.int32) for a in
+                          self.sequence_arrays(self.corpus, num_steps, num_train + num_val))
+
+    def get_dataloader(self, train):
+        indices = (slice(0, self.num_train) if train
+                   else slice(self.num_train, self.num_train + self.num_val))
+        return self.get_tensorloader([self.X, self.Y], train, indices)
+
+
+class RNNScratch(Module):
+    """A vanilla RNN from scratch; inputs and outputs are time-major."""
+    num_inputs: int
+    num_hiddens: int
+    sigma: float = 0.01
+
+    def setup(self):
+        normal = nn.initializers.normal(self.sigma)
+        self.W_xh = self.param('W_xh', normal, (self.num_inputs, self.num_hiddens))
+        self.W_hh = self.param('W_hh', normal, (self.num_hiddens, self.num_hiddens))
+        self.b_h = self.param('b_h', nn.initializers.zeros, (self.num_hiddens,))
+
+    def forward(self, inputs, state=None):
+        if state is None:
+            state = jnp.zeros((inputs.shape[1], self.num_hiddens))
+        outputs = []
+        for X in inputs:  # one time step at a time
+            state = jnp.tanh(jnp.matmul(X, self.W_xh) + jnp.matmul(state, self.W_hh) + self.b_h)
+            outputs.append(state)
+        return outputs, state
+
+
+class RNNLMScratch(Classifier, core.LanguageModelMixin):
+    """A character language model on top of `rnn`; plots perplexity `ppl`."""
+    rnn: nn.Module
+    vocab_size: int
+    lr: float = 0.01
+
+    def setup(self):  # d2l's init_params: the output layer
+        normal = nn.initializers.normal(self.rnn.sigma)
+        self.W_hq = self.param('W_hq', normal, (self.rnn.num_hiddens, self.vocab_size))
+        self.b_q = self.param('b_q', nn.initializers.zeros, (self.vocab_size,))
+
+    def training_step(self, params, batch):
+        l = self.batch_loss(params, batch)
+        return l, {'ppl': jnp.exp(l)}
+
+    def validation_step(self, params, batch):
+        return {'ppl': jnp.exp(self.batch_loss(params, batch))}
+
+    def one_hot(self, X):
+        """(batch, num_steps) indices -> (num_steps, batch, vocab_size) float32."""
+        return jax.nn.one_hot(X.T, self.vocab_size)
+
+    def output_layer(self, rnn_outputs):
+        outputs = [jnp.matmul(H, self.W_hq) + self.b_q for H in rnn_outputs]
+        return jnp.stack(outputs, 1)
+
+    def forward(self, X, state=None):
+        rnn_outputs, _ = self.rnn(self.one_hot(X), state)
+        return self.output_layer(rnn_outputs)
+
+    def next_logits(self, indices, state, params):
+        if params is None:
+            raise ValueError('a Flax model keeps no parameters: call '
+                             'predict(prefix, num_preds, vocab, params)')
+        logits, state = _decode(self, params, jnp.array([indices]), state)
+        return np.asarray(logits), state
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _decode(model, params, X, state):
+    """Logits of the last position of X and the new state (compiled once per model and shape)."""
+    def run(module):
+        rnn_outputs, new_state = module.rnn(module.one_hot(X), state)
+        return module.output_layer(rnn_outputs)[0, -1], new_state
+    return model.apply({'params': params}, method=run)
+
+
+class RNN(Module):
+    """The RNN of Flax's high-level API; inputs and outputs are time-major."""
+    num_hiddens: int
+
+    def setup(self):
+        self.rnn = nn.RNN(nn.SimpleCell(self.num_hiddens), time_major=True, return_carry=True)
+
+    def forward(self, inputs, H=None):
+        H, outputs = self.rnn(inputs, initial_carry=H)
+        return outputs, H
+
+
+class RNNLM(RNNLMScratch):
+    """The RNN language model with a dense output layer from Flax."""
+
+    def setup(self):
+        self.linear = nn.Dense(self.vocab_size)
+
+    def output_layer(self, hiddens):
+        return swapaxes(self.linear(hiddens), 0, 1)

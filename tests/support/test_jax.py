@@ -1,0 +1,255 @@
+"""Tests of d2l_support.jax (run in the JAX environment):
+
+    D2L_DATA_DIR=/work/shared/data .venv/jax/bin/python -m pytest tests/support/test_jax.py
+"""
+import jax
+import numpy as np
+import optax
+import pytest
+from jax import numpy as jnp
+
+from d2l_support import jax as d2l
+
+NUM_STEPS, BATCH, HIDDENS = 8, 16, 12
+
+
+@pytest.fixture(scope='module')
+def data():
+    return d2l.TimeMachine(batch_size=BATCH, num_steps=NUM_STEPS, num_train=320, num_val=96)
+
+
+def scratch_lm(vocab_size, hiddens=HIDDENS, lr=1):
+    return d2l.RNNLMScratch(rnn=d2l.RNNScratch(num_inputs=vocab_size, num_hiddens=hiddens),
+                            vocab_size=vocab_size, lr=lr)
+
+
+def concise_lm(vocab_size, hiddens=HIDDENS, lr=1):
+    return d2l.RNNLM(rnn=d2l.RNN(num_hiddens=hiddens), vocab_size=vocab_size, lr=lr)
+
+
+def shapes(tree):
+    return jax.tree.map(lambda a: a.shape, tree)
+
+
+def fit(model, data, epochs, clip=1, seed=0):
+    d2l.set_seed(seed)
+    trainer = d2l.Trainer(max_epochs=epochs, gradient_clip_val=clip, num_gpus=1)
+    trainer.fit(model, data)
+    return trainer
+
+
+# ---------------------------------------------------------------- data
+def test_time_machine_arrays(data):
+    assert data.X.shape == data.Y.shape == (320 + 96, NUM_STEPS)
+    assert isinstance(data.X, jax.Array) and data.X.dtype == data.Y.dtype == jnp.int32
+    assert len(data.vocab) == 28 and len(data.corpus) > 100_000
+    assert (data.X[:, 1:] == data.Y[:, :-1]).all()
+    assert data.X[5].tolist() == data.corpus[5:5 + NUM_STEPS]
+    assert data.Y[5].tolist() == data.corpus[6:6 + NUM_STEPS]
+
+
+def test_train_loader_shuffles_every_example_once(data):
+    batches = list(data.train_dataloader())
+    assert len(batches) == 320 // BATCH
+    for X, Y in batches:
+        assert isinstance(X, jax.Array) and X.dtype == jnp.int32
+        assert X.shape == Y.shape == (BATCH, NUM_STEPS)
+        assert (X[:, 1:] == Y[:, :-1]).all()
+    X = np.concatenate([np.asarray(X) for X, _ in batches])
+    assert not np.array_equal(X, data.X[:320])
+    assert sorted(map(tuple, X.tolist())) == sorted(map(tuple, data.X[:320].tolist()))
+    first_again = next(iter(data.train_dataloader()))[0]
+    assert not np.array_equal(first_again, batches[0][0])
+
+
+def test_validation_loader_is_ordered(data):
+    batches = list(data.val_dataloader())
+    assert len(batches) == 96 // BATCH
+    assert np.array_equal(np.concatenate([X for X, _ in batches]), data.X[320:416])
+
+
+# ---------------------------------------------------------------- models
+def test_rnn_scratch_computes_the_recurrence():
+    rnn = d2l.RNNScratch(num_inputs=5, num_hiddens=HIDDENS)
+    inputs = jax.random.normal(jax.random.PRNGKey(1), (NUM_STEPS, 3, 5))
+    params = rnn.get_init_params(inputs, key=jax.random.PRNGKey(2))
+    assert shapes(params) == {'W_xh': (5, HIDDENS), 'W_hh': (HIDDENS, HIDDENS), 'b_h': (HIDDENS,)}
+    assert 0.005 < float(jnp.std(params['W_xh'])) < 0.02  # sigma=0.01
+    outputs, state = rnn.apply({'params': params}, inputs)
+    assert len(outputs) == NUM_STEPS and state.shape == (3, HIDDENS)
+    P = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    H = np.zeros((3, HIDDENS))
+    for X, out in zip(np.asarray(inputs, dtype=np.float64), outputs):
+        H = np.tanh(X @ P['W_xh'] + H @ P['W_hh'] + P['b_h'])
+        np.testing.assert_allclose(out, H, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(state, outputs[-1])
+
+
+@pytest.mark.parametrize('make', [scratch_lm, concise_lm])
+def test_rnn_state_carries_over(make):
+    rnn = make(28).rnn
+    inputs = jax.random.normal(jax.random.PRNGKey(3), (NUM_STEPS, 4, 28))
+    params = rnn.get_init_params(inputs)
+    whole, H = rnn.apply({'params': params}, inputs)
+    first, H1 = rnn.apply({'params': params}, inputs[:3])
+    second, H2 = rnn.apply({'params': params}, inputs[3:], H1)
+    assert jnp.stack(whole).shape == (NUM_STEPS, 4, HIDDENS)
+    np.testing.assert_allclose(jnp.stack(whole)[3:], jnp.stack(second), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(H, H2, rtol=1e-5, atol=1e-6)
+
+
+def test_concise_rnn_is_flax_simple_cell():
+    rnn = d2l.RNN(num_hiddens=HIDDENS)
+    inputs = jnp.ones((NUM_STEPS, 4, 28))
+    params = rnn.get_init_params(inputs)
+    assert shapes(params) == {'rnn': {'cell': {'i': {'kernel': (28, HIDDENS), 'bias': (HIDDENS,)},
+                                               'h': {'kernel': (HIDDENS, HIDDENS)}}}}
+    outputs, H = rnn.apply({'params': params}, inputs)
+    assert outputs.shape == (NUM_STEPS, 4, HIDDENS) and outputs.dtype == jnp.float32
+    np.testing.assert_array_equal(outputs[-1], H)
+
+
+def test_one_hot(data):
+    model = scratch_lm(len(data.vocab))
+    X = data.X[:BATCH]
+    embs = model.one_hot(X)
+    assert embs.shape == (NUM_STEPS, BATCH, 28) and embs.dtype == jnp.float32
+    assert (embs.sum(-1) == 1).all()
+    np.testing.assert_array_equal(embs.argmax(-1), X.T)
+
+
+@pytest.mark.parametrize('make', [scratch_lm, concise_lm])
+def test_language_model_shapes(data, make):
+    model = make(len(data.vocab))
+    X = data.X[:BATCH]
+    params = model.get_init_params(X)
+    if make is scratch_lm:
+        assert shapes(params)['W_hq'] == (HIDDENS, 28) and shapes(params)['b_q'] == (28,)
+        assert set(params['rnn']) == {'W_xh', 'W_hh', 'b_h'}
+    else:
+        assert shapes(params)['linear'] == {'kernel': (HIDDENS, 28), 'bias': (28,)}
+    Y_hat = model.apply({'params': params}, X)
+    assert Y_hat.shape == (BATCH, NUM_STEPS, 28) and Y_hat.dtype == jnp.float32
+    loss = model.loss(Y_hat, data.Y[:BATCH])
+    # Random small weights: the loss is near that of a uniform guess over 28 characters.
+    assert abs(float(loss) - np.log(28)) < 0.5
+    per_token = model.loss(Y_hat, data.Y[:BATCH], averaged=False)
+    assert per_token.shape == (BATCH * NUM_STEPS,)
+    np.testing.assert_allclose(per_token.mean(), loss, rtol=1e-6)
+    assert 0 <= float(model.accuracy(Y_hat, data.Y[:BATCH])) <= 1
+
+
+@pytest.mark.parametrize('make', [scratch_lm, concise_lm])
+def test_predict_is_greedy_decoding_of_the_model(data, make):
+    model = make(len(data.vocab))
+    params = model.get_init_params(data.X[:1], key=jax.random.PRNGKey(7))
+    # Larger weights than at initialization keep the logits apart, so argmax has no near-ties.
+    params = jax.tree.map(lambda p: 20 * p, params)
+    text = model.predict('it has', 20, data.vocab, params)
+    assert text.startswith('it has') and len(text) == len('it has') + 20
+    # Running the model once over the whole text predicts the same characters.
+    X = jnp.array([data.vocab[list(text[:-1])]])
+    logits = model.apply({'params': params}, X)[0]
+    greedy = data.vocab.to_tokens(logits.argmax(-1)[len('it has') - 1:])
+    assert ''.join(greedy) == text[len('it has'):]
+    with pytest.raises(ValueError, match='params'):
+        model.predict('it has', 5, data.vocab)
+
+
+# ---------------------------------------------------------------- training
+def test_clip_gradients_bounds_the_global_norm():
+    trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1)
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    grads = {'a': 10 * jax.random.normal(keys[0], (5, 7)), 'b': {'c': jax.random.normal(keys[1], (3,))}}
+    assert float(optax.tree.norm(grads)) > 5
+    clipped = trainer.clip_gradients(1, grads)
+    assert float(optax.tree.norm(clipped)) == pytest.approx(1, rel=1e-5)
+    np.testing.assert_allclose(clipped['a'] / grads['a'], clipped['b']['c'][0] / grads['b']['c'][0],
+                               rtol=1e-5)  # one common scale: directions are kept
+    small = jax.tree.map(lambda g: g / 100, clipped)
+    jax.tree.map(np.testing.assert_array_equal, trainer.clip_gradients(1, small), small)
+
+
+@pytest.mark.parametrize('clip', [0, 1e-3])
+def test_training_step_clips(data, clip):
+    """One SGD step (lr=1) moves the parameters by exactly the clipped gradient."""
+    model = concise_lm(len(data.vocab))
+    trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=clip)
+    trainer.prepare_data(data)
+    trainer.prepare_model(model)
+    before, batch = trainer.state.params, trainer.prepare_batch(next(iter(data.train_dataloader())))
+    (_, values), grads = jax.jit(jax.value_and_grad(model.training_step, has_aux=True))(before,
+                                                                                         batch)
+    state, reported = trainer.train_step(trainer.state, batch)
+    step = optax.tree.norm(jax.tree.map(lambda a, b: a - b, before, state.params))
+    grad_norm = float(optax.tree.norm(grads))
+    assert grad_norm > 1e-2
+    assert float(step) == pytest.approx(clip or grad_norm, rel=1e-3)
+    assert float(reported['ppl']) == pytest.approx(float(values['ppl']), rel=1e-5)
+
+
+def test_fit_plots_perplexity_and_summarizes(data):
+    model = scratch_lm(len(data.vocab))
+    trainer = fit(model, data, epochs=2)
+    board = model.board.data
+    assert set(board) == {'train_ppl', 'val_ppl'}
+    assert [x for x, _ in board['train_ppl']] == pytest.approx([0.5, 1, 1.5, 2], abs=0.1)
+    assert [x for x, _ in board['val_ppl']] == [1, 2]
+    assert all(1 < y < 40 for _, y in board['train_ppl'] + board['val_ppl'])
+    info = trainer.summary()
+    expected_device = 'gpu:0' if d2l.num_gpus() else 'cpu:0'
+    assert info['framework'] == 'jax' and info['device'] == expected_device
+    assert info['model'] == 'RNNLMScratch' and info['epochs'] == 2
+    assert info['val_ppl'] == board['val_ppl'][-1][1]
+    leaf = jax.tree.leaves(trainer.state.params)[0]
+    assert leaf.devices() == {trainer.device}
+
+
+def test_same_seed_same_fit(data):
+    runs = []
+    for _ in range(2):
+        model = concise_lm(len(data.vocab))
+        trainer = fit(model, data, epochs=1, seed=3)
+        runs.append((model.board.data, trainer.state.params))
+    assert runs[0][0] == runs[1][0]
+    jax.tree.map(np.testing.assert_array_equal, runs[0][1], runs[1][1])
+    other = concise_lm(len(data.vocab))
+    fit(other, data, epochs=1, seed=4)
+    assert other.board.data != runs[0][0]
+
+
+def test_seed_and_keys():
+    key = d2l.set_seed(5)
+    first = [d2l.get_key() for _ in range(2)]
+    assert not np.array_equal(first[0], first[1])
+    assert np.array_equal(key, d2l.set_seed(5))
+    np.testing.assert_array_equal(first, [d2l.get_key() for _ in range(2)])
+
+
+def test_devices_and_version():
+    assert d2l.cpu().platform == 'cpu'
+    assert d2l.try_gpu().platform == ('gpu' if d2l.num_gpus() else 'cpu')
+    assert len(d2l.try_all_gpus()) == max(1, d2l.num_gpus())
+    assert d2l.framework_version().startswith(f'jax {jax.__version__}')
+
+
+@pytest.mark.slow
+def test_section_training_reaches_perplexity_below_8():
+    """The section's settings: both models end below 8 and within 0.6 of each other."""
+    data = d2l.TimeMachine(batch_size=1024, num_steps=32)
+    vocab = data.vocab
+    final = {}
+    for name, model in [
+            ('scratch', d2l.RNNLMScratch(
+                rnn=d2l.RNNScratch(num_inputs=len(vocab), num_hiddens=32),
+                vocab_size=len(vocab), lr=1)),
+            ('concise', d2l.RNNLM(rnn=d2l.RNN(num_hiddens=32), vocab_size=len(vocab), lr=1))]:
+        d2l.set_seed(0)
+        trainer = d2l.Trainer(max_epochs=100, gradient_clip_val=1, num_gpus=1)
+        trainer.fit(model, data)
+        final[name] = model.board.last('val_ppl')
+        text = model.predict('it has', 20, vocab, trainer.state.params)
+        assert text.startswith('it has') and len(text) == 26
+    print(final)
+    assert final['scratch'] < 8.0 and final['concise'] < 8.0
+    assert abs(final['scratch'] - final['concise']) < 0.6
