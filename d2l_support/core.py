@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = [
     'add_to_class', 'HyperParameters', 'DataError', 'data_dir', 'download', 'DataFile',
-    'TIME_MACHINE', 'Vocab', 'tokenize', 'TimeMachineText', 'ArrayLoader', 'DataModuleBase',
+    'TIME_MACHINE', 'Vocab', 'tokenize', 'TimeMachineText', 'TimeMachineData', 'ArrayLoader', 'DataModuleBase',
     'ProgressBoard', 'PlotMixin', 'TrainerBase', 'LanguageModelMixin', 'seed_everything',
 ]
 
@@ -220,6 +220,29 @@ class TimeMachineText:
                              f'sequences of {num_steps} steps')
         windows = np.lib.stride_tricks.sliding_window_view(corpus, num_steps + 1)[:count]
         return windows[:, :-1].copy(), windows[:, 1:].copy()
+
+
+class TimeMachineData(TimeMachineText):
+    """The Time Machine as windows of `num_steps` tokens (X) and the tokens that follow (Y).
+
+    A framework's `TimeMachine` mixes this with its `DataModule` and converts the arrays with
+    `as_tensor`; the training loader is shuffled, the validation loader keeps the text's order.
+    """
+
+    def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, root=None):
+        super().__init__(root=root)
+        self.save_hyperparameters()
+        self.corpus, self.vocab = self.build(self._download())
+        X, Y = self.sequence_arrays(self.corpus, num_steps, num_train + num_val)
+        self.X, self.Y = self.as_tensor(X), self.as_tensor(Y)
+
+    def as_tensor(self, array):
+        return array
+
+    def get_dataloader(self, train):
+        indices = (slice(0, self.num_train) if train
+                   else slice(self.num_train, self.num_train + self.num_val))
+        return self.get_tensorloader([self.X, self.Y], train, indices)
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,7 +454,8 @@ class TrainerBase(HyperParameters):
         self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
 
     def prepare_model(self, model):
-        model.trainer = self
+        # object's __setattr__: the trainer is no layer to track, and Flax modules are frozen.
+        object.__setattr__(model, 'trainer', self)
         model.board.xlim = [0, self.max_epochs]
         self.model = model
 

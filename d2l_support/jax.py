@@ -171,11 +171,7 @@ class Trainer(core.TrainerBase):
         return jax.device_put(batch, self.device)
 
     def prepare_model(self, model):
-        # Flax modules are frozen outside `setup`, so the trainer is attached with object's
-        # __setattr__ (core's prepare_model would assign it directly).
-        object.__setattr__(model, 'trainer', self)
-        model.board.xlim = [0, self.max_epochs]
-        self.model = model
+        super().prepare_model(model)
         example = self.prepare_batch(next(iter(self.train_dataloader)))
         params = jax.device_put(model.get_init_params(*example[:-1]), self.device)
         self.state = train_state.TrainState.create(apply_fn=model.apply, params=params,
@@ -227,20 +223,11 @@ class Classifier(Module):
 # --------------------------------------------------------------------------------------------
 # Language models
 # --------------------------------------------------------------------------------------------
-class TimeMachine(DataModule, core.TimeMachineText):
-    """The Time Machine as (input, next-character target) windows of `num_steps` characters."""
+class TimeMachine(core.TimeMachineData, DataModule):
+    """Character windows of The Time Machine as JAX arrays (see core.TimeMachineData)."""
 
-    def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, root=None):
-        super().__init__()
-        self.save_hyperparameters()
-        self.corpus, self.vocab = self.build(self._download())
-        self.X, self.Y = (jnp.asarray(a, dtype=jnp.int32) for a in
-                          self.sequence_arrays(self.corpus, num_steps, num_train + num_val))
-
-    def get_dataloader(self, train):
-        indices = (slice(0, self.num_train) if train
-                   else slice(self.num_train, self.num_train + self.num_val))
-        return self.get_tensorloader([self.X, self.Y], train, indices)
+    def as_tensor(self, array):
+        return jnp.asarray(array, dtype=jnp.int32)
 
 
 class RNNScratch(Module):

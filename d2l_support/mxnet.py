@@ -258,25 +258,13 @@ class Classifier(Module):
         return l.mean() if averaged else l
 
 
-class TimeMachine(DataModule, core.TimeMachineText):
-    """The Time Machine as overlapping windows of `num_steps` characters and their successors."""
+class TimeMachine(core.TimeMachineData, DataModule):
+    """Character windows of The Time Machine as MXNet arrays (see core.TimeMachineData)."""
 
-    def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, root=None):
-        super().__init__()
-        self.save_hyperparameters()
-        self.corpus, self.vocab = self.build(self._download())
-        X, Y = self.sequence_arrays(self.corpus, num_steps, num_train + num_val)
-        self.X, self.Y = np.array(X, dtype=np.int32), np.array(Y, dtype=np.int32)
-
-    def get_dataloader(self, train):
-        idx = (slice(0, self.num_train) if train
-               else slice(self.num_train, self.num_train + self.num_val))
-        return self.get_tensorloader([self.X, self.Y], train, idx)
+    def as_tensor(self, array):
+        return np.array(array, dtype=np.int32)
 
 
-# --------------------------------------------------------------------------------------------
-# Recurrent neural networks
-# --------------------------------------------------------------------------------------------
 class RNNScratch(Module):
     """A one-layer tanh RNN written with matrix products."""
 

@@ -240,19 +240,9 @@ class Classifier(Module):
         return tf.reduce_mean(l) if averaged else l
 
 
-class TimeMachine(DataModule, core.TimeMachineText):
-    """The Time Machine as windows of `num_steps` characters and their next characters."""
-
-    def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, root=None):
-        super().__init__(root=root)
-        self.save_hyperparameters()
-        self.corpus, self.vocab = self.build(self._download())
-        self.X, self.Y = self.sequence_arrays(self.corpus, num_steps, num_train + num_val)
-
-    def get_dataloader(self, train):
-        idx = (slice(0, self.num_train) if train
-               else slice(self.num_train, self.num_train + self.num_val))
-        return self.get_tensorloader([self.X, self.Y], train, idx)
+class TimeMachine(core.TimeMachineData, DataModule):
+    """Character windows of The Time Machine (see core.TimeMachineData); numpy arrays, turned
+    into tensors batch by batch."""
 
 
 class RNNScratch(Module):

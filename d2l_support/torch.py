@@ -198,20 +198,11 @@ class Classifier(Module):
 # --------------------------------------------------------------------------------------------
 # The Time Machine and the RNN language models
 # --------------------------------------------------------------------------------------------
-class TimeMachine(DataModule, core.TimeMachineText):
-    """Character windows of The Time Machine: `X` holds `num_steps` tokens, `Y` the next ones."""
+class TimeMachine(core.TimeMachineData, DataModule):
+    """Character windows of The Time Machine as torch tensors (see core.TimeMachineData)."""
 
-    def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, root=None):
-        super().__init__(root=root)
-        self.save_hyperparameters()
-        self.corpus, self.vocab = self.build(self._download())
-        X, Y = self.sequence_arrays(self.corpus, num_steps, num_train + num_val)
-        self.X, self.Y = torch.from_numpy(X), torch.from_numpy(Y)
-
-    def get_dataloader(self, train):
-        idx = (slice(0, self.num_train) if train
-               else slice(self.num_train, self.num_train + self.num_val))
-        return self.get_tensorloader([self.X, self.Y], train, idx)
+    def as_tensor(self, array):
+        return torch.from_numpy(array)
 
 
 class RNNScratch(Module):
