@@ -131,8 +131,9 @@ class Module(tf.keras.Model, core.HyperParameters, core.PlotMixin):
 
 class DataModule(core.DataModuleBase):
     def get_tensorloader(self, tensors, train, indices=slice(0, None)):
-        tensors = tuple(a[indices] for a in tensors)
-        return core.ArrayLoader(tensors, self.batch_size, shuffle=train,
+        # Minibatches are gathered in numpy (tensors do not take index arrays), then converted.
+        arrays = tuple(np.asarray(a)[indices] for a in tensors)
+        return core.ArrayLoader(arrays, self.batch_size, shuffle=train,
                                 convert=tf.convert_to_tensor)
 
 

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "render"))
-from book import REPO, copy_book, make_merged, sphinx_build  # noqa: E402
+from renderlib import ARTIFACTS, copy_book, make_merged, sphinx_build  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-ARTIFACTS = REPO / "_build" / "test-artifacts"
 PAGES = ["chapters/tabs", "chapters/second"]
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ARTIFACTS
+from renderlib import ARTIFACTS
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 

@@ -2,11 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from bs4 import BeautifulSoup
-
-from book import copy_book, make_merged, sphinx_build
-
-PAGES = ["chapters/tabs", "chapters/second"]
+from renderlib import PAGES, copy_book, make_merged, sphinx_build
 
 
 def build_fixture(tmp_path_factory, tabs: str | None = None):
@@ -28,6 +24,3 @@ def design_book(tmp_path_factory):
 def tabs_book(tmp_path_factory):
     return build_fixture(tmp_path_factory, tabs="sphinx-tabs")
 
-
-def soup(root, docname: str) -> BeautifulSoup:
-    return BeautifulSoup((root / "_build" / "html" / f"{docname}.html").read_text(), "html.parser")

@@ -8,8 +8,7 @@ import importlib.metadata
 import subprocess
 
 import pytest
-from book import BIN, REPO, copy_book, sphinx_build
-from conftest import soup
+from renderlib import BIN, REPO, copy_book, soup, sphinx_build
 from test_render import design_tabsets, stream_text
 
 

@@ -6,8 +6,7 @@ import re
 
 import nbformat
 import pytest
-from book import copy_book, make_merged, sphinx_build
-from conftest import PAGES, soup
+from renderlib import PAGES, copy_book, make_merged, sphinx_build, soup
 
 LABELS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet", "jax": "JAX"}
 TABS_PAGE = ["pytorch", "tensorflow", "mxnet", "jax"]

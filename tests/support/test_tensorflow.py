@@ -91,6 +91,23 @@ def test_validation_loader_is_ordered(data):
     np.testing.assert_array_equal(np.concatenate([Y.numpy() for _, Y in batches]), data.Y[950:])
 
 
+def test_loader_accepts_tensors():
+    """Pages build data modules from TensorFlow tensors (e.g. synthetic regression data)."""
+    class Tensors(d2l.DataModule):
+        def __init__(self):
+            super().__init__()
+            self.batch_size = 4
+            self.X = tf.reshape(tf.range(20, dtype=tf.float32), (10, 2))
+            self.y = tf.range(10)
+
+        def get_dataloader(self, train):
+            return self.get_tensorloader((self.X, self.y), train, slice(2, 10))
+
+    X, y = next(iter(Tensors().val_dataloader()))
+    assert isinstance(X, tf.Tensor) and X.shape == (4, 2)
+    np.testing.assert_array_equal(y.numpy(), [2, 3, 4, 5])
+
+
 # ---------------------------------------------------------------- models
 def test_one_hot(data):
     model = scratch_lm(len(data.vocab))

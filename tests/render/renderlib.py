@@ -121,3 +121,12 @@ def sphinx_build(book: Path, fresh: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run([BIN / "sphinx-build", "-b", "html", *flags, str(book),
                            str(book / "_build" / "html")],
                           capture_output=True, text=True, env=env)
+
+
+PAGES = ["chapters/tabs", "chapters/second"]  # the fixture book's tabbed pages
+ARTIFACTS = REPO / "_build" / "test-artifacts"  # screenshots of the browser tests
+
+
+def soup(root, docname: str):
+    from bs4 import BeautifulSoup
+    return BeautifulSoup((root / "_build" / "html" / f"{docname}.html").read_text(), "html.parser")
