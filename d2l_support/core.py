@@ -320,7 +320,10 @@ class ProgressBoard(HyperParameters):
             self.display = os.environ.get('D2L_BOARD', 'on').lower() not in ('off', '0', 'no')
         self.data = collections.OrderedDict()
         self._pending = collections.defaultdict(list)
-        self._handle, self._last_draw = None, 0.0
+        self._fig, self._ax, self._lines = None, None, {}
+        # Live drawing waits `min_interval` seconds at first, then at least 30 times as long as
+        # the last render took, so that drawing costs at most a few percent of training.
+        self._handle, self._last_draw, self._gap = None, time.monotonic(), min_interval
 
     def draw(self, x, y, label, every_n=1):
         """Add a point; every `every_n` points of a label are averaged into one plotted point."""
@@ -331,7 +334,7 @@ class ProgressBoard(HyperParameters):
         xs, ys = zip(*pending)
         pending.clear()
         self.data.setdefault(label, []).append((xs[-1], sum(ys) / len(ys)))
-        if self.display and _in_notebook() and time.monotonic() - self._last_draw >= self.min_interval:
+        if self.display and _in_notebook() and time.monotonic() - self._last_draw >= self._gap:
             self._show()
 
     def last(self, label):
@@ -340,29 +343,36 @@ class ProgressBoard(HyperParameters):
         return points[-1][1] if points else None
 
     def figure(self):
-        """A matplotlib Figure of the curves (no pyplot, so no display is needed)."""
-        from matplotlib.figure import Figure
-        fig = Figure(figsize=self.figsize)
-        ax = fig.add_subplot()
-        for i, (label, points) in enumerate(self.data.items()):
-            xs, ys = zip(*points)
-            ax.plot(xs, ys, linestyle=self.ls[i % len(self.ls)],
-                    color=self.colors[i % len(self.colors)], label=label)
+        """The matplotlib Figure of the curves (no pyplot, so no display is needed).
+
+        It is made once and updated in place (new points, limits, scales), so that drawing
+        during training stays cheap.
+        """
+        if self._fig is None:
+            from matplotlib.figure import Figure
+            self._fig = Figure(figsize=self.figsize)
+            self._fig.subplots_adjust(left=0.16, right=0.97, bottom=0.19, top=0.96)
+            self._ax = self._fig.add_subplot()
+            self._ax.grid(alpha=0.3)
+        ax = self._ax
+        for label, points in self.data.items():
+            if label not in self._lines:
+                i = len(self._lines)
+                self._lines[label], = ax.plot([], [], linestyle=self.ls[i % len(self.ls)],
+                                              color=self.colors[i % len(self.colors)], label=label)
+                ax.legend()
+            self._lines[label].set_data(*zip(*points))
         ax.set_xscale(self.xscale)
         ax.set_yscale(self.yscale)
+        ax.relim()
+        ax.autoscale_view()
         if self.xlim:
             ax.set_xlim(self.xlim)
         if self.ylim:
             ax.set_ylim(self.ylim)
-        if self.xlabel:
-            ax.set_xlabel(self.xlabel)
-        if self.ylabel:
-            ax.set_ylabel(self.ylabel)
-        if self.data:
-            ax.legend()
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        return fig
+        ax.set_xlabel(self.xlabel or '')
+        ax.set_ylabel(self.ylabel or '')
+        return self._fig
 
     def render(self, fmt=None):
         """The figure as PNG or SVG bytes."""
@@ -377,7 +387,9 @@ class ProgressBoard(HyperParameters):
 
     def _show(self, record=None):
         from IPython.display import SVG, Image, display
+        start = time.monotonic()
         data = self.render()
+        self._gap = max(self.min_interval, 30 * (time.monotonic() - start))
         obj = SVG(data=data) if self.fmt == 'svg' else Image(data=data)
         metadata = {'d2l_support': {'run': record}} if record else None
         if self._handle is None:

@@ -119,3 +119,23 @@ def test_concise_predictions_start_with_prefix_in_every_tab():
             assert text.startswith('it has'), f'{fw}: prediction output {text[:60]!r}'
             assert len(text) > len('it has') + 10, f'{fw}: prediction too short: {text!r}'
     assert predictions >= 2, 'expected the random-weights and the trained predictions'
+
+
+@pytest.mark.parametrize('docname', CODE_DOCS)
+def test_launch_and_download_links_point_at_the_frameworks_notebooks(docname):
+    config = yaml.safe_load((ROOT / '_config.yml').read_text())
+    repo = config['repository']['url'].removeprefix('https://github.com/')
+    links = {a.get_text(strip=True): a['href'] for a in page(docname).select('a[href]')}
+    for fw, label in zip(FRAMEWORKS, ['PyTorch', 'TensorFlow', 'MXNet', 'JAX']):
+        colab = links[f'Colab ({label})']
+        assert colab == (f'https://colab.research.google.com/github/{repo}/blob/notebooks/'
+                         f'{fw}/{docname}.ipynb')
+        download = links[f'.ipynb ({label})']
+        target = (HTML / docname).parent / download
+        assert target.resolve() == (HTML / '_notebooks' / fw / f'{docname}.ipynb').resolve()
+        assert target.exists(), download
+    binder = [href for text, href in links.items() if text.startswith('Binder')]
+    assert len(binder) == 1
+    assert binder[0].startswith(f'https://mybinder.org/v2/gh/{repo}/notebooks?urlpath=lab/tree/')
+    assert binder[0].endswith(f'/{docname}.ipynb')
+    assert not any(href.endswith('.md') for href in links.values())

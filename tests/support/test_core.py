@@ -322,3 +322,28 @@ def test_predict_never_emits_unknown():
             return logits, state
 
     assert LovesUnknown().predict('a', 4, vocab) == 'abbbb'
+
+
+def test_board_figure_is_updated_in_place():
+    board = core.ProgressBoard(display=False)
+    board.draw(1, 5, 'loss')
+    fig = board.figure()
+    board.draw(2, 3, 'loss')
+    board.draw(2, 4, 'val')
+    assert board.figure() is fig
+    lines = {line.get_label(): list(line.get_ydata()) for line in fig.axes[0].get_lines()}
+    assert lines == {'loss': [5.0, 3.0], 'val': [4.0]}
+
+
+def test_live_drawing_waits_and_throttles(monkeypatch):
+    shown = []
+    monkeypatch.setattr(core, '_in_notebook', lambda: True)
+    monkeypatch.setattr(core.ProgressBoard, '_show', lambda self, record=None: shown.append(len(self.data['loss'])))
+    board = core.ProgressBoard(min_interval=3600)
+    for i in range(50):
+        board.draw(i, i, 'loss')
+    assert shown == [], 'nothing is drawn before min_interval has passed'
+    board._last_draw -= 3600
+    board.draw(50, 50, 'loss')
+    board.draw(51, 51, 'loss')
+    assert shown == [51]
