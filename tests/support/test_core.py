@@ -338,7 +338,13 @@ def test_board_figure_is_updated_in_place():
 def test_live_drawing_waits_and_throttles(monkeypatch):
     shown = []
     monkeypatch.setattr(core, '_in_notebook', lambda: True)
-    monkeypatch.setattr(core.ProgressBoard, '_show', lambda self, record=None: shown.append(len(self.data['loss'])))
+    import time
+
+    def show(self, record=None):
+        shown.append(len(self.data['loss']))
+        self._last_draw = time.monotonic()
+
+    monkeypatch.setattr(core.ProgressBoard, '_show', show)
     board = core.ProgressBoard(min_interval=3600)
     for i in range(50):
         board.draw(i, i, 'loss')
