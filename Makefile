@@ -76,7 +76,7 @@ test-support: envs  ## d2l_support: core in the book env, each framework in its 
 	$(BOOK_PY) -m pytest -q tests/support/test_core.py
 	@for f in $(FRAMEWORKS); do \
 	  echo "== d2l_support tests: $$f"; \
-	  $(VENV)/$$f/bin/python -m pytest -q tests/support/test_$$f.py || exit 1; \
+	  $(VENV)/$$f/bin/python -m pytest -q tests/support/test_$${f/pytorch/torch}.py || exit 1; \
 	done
 
 test-engine: envs  ## the build engine: unit, fixture-build, failure and browser tests
@@ -96,7 +96,7 @@ test-site: html  ## tests over the built book in _build/html
 bench: envs  ## print the benchmark figures (engine rebuilds, training speed per framework)
 	$(BOOK_PY) benchmarks/engine_build.py --html
 	$(BOOK_PY) benchmarks/engine_parallel.py
-	@for f in $(FRAMEWORKS); do $(VENV)/$$f/bin/python benchmarks/train_$$f.py || exit 1; done
+	@for f in $(FRAMEWORKS); do $(VENV)/$$f/bin/python benchmarks/train_$${f/pytorch/torch}.py || exit 1; done
 
 clean:  ## remove the built site and merged pages (keeps the execution cache and environments)
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees _build/tabbook/merged \
