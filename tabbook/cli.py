@@ -36,7 +36,8 @@ def cmd_execute(args, config) -> int:
 def sphinx_build(config, strict: bool) -> int:
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(config.root), "--builder", "html"]
     if strict:
-        cmd += ["--warningiserror", "--nitpick", "--keep-going"]
+        # --all: re-read every page, so warnings of pages unchanged since a lenient build count.
+        cmd += ["--all", "--warningiserror", "--nitpick", "--keep-going"]
     print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.call(cmd)
 
