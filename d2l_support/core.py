@@ -26,7 +26,8 @@ import numpy as np
 __all__ = [
     'add_to_class', 'HyperParameters', 'DataError', 'data_dir', 'download', 'DataFile',
     'TIME_MACHINE', 'Vocab', 'tokenize', 'TimeMachineText', 'TimeMachineData', 'ArrayLoader', 'DataModuleBase',
-    'ProgressBoard', 'PlotMixin', 'TrainerBase', 'LanguageModelMixin', 'seed_everything',
+    'ProgressBoard', 'PlotMixin', 'EagerSteps', 'PerplexitySteps', 'TrainerBase', 'LanguageModelMixin', 'seed_everything',
+    'num_threads',
 ]
 
 
@@ -284,6 +285,28 @@ class DataModuleBase(HyperParameters):
         return self.get_dataloader(train=False)
 
 
+def num_threads() -> int:
+    """How many CPU threads a framework's operators may use.
+
+    $D2L_NUM_THREADS when set (a book build running several kernels side by side sets it to its
+    share of the CPUs), else every CPU this process may run on. The framework modules read it
+    when they are imported.
+    """
+    value = os.environ.get('D2L_NUM_THREADS', '').strip()
+    if value:
+        try:
+            count = int(value)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise ValueError(f'D2L_NUM_THREADS must be a whole number of at least 1, not {value!r}')
+        return count
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def seed_everything(seed):
     """Seed Python's and numpy's generators (framework modules seed their own on top)."""
     random.seed(seed)
@@ -326,16 +349,25 @@ class ProgressBoard(HyperParameters):
         self._handle, self._last_draw, self._gap = None, time.monotonic(), min_interval
 
     def draw(self, x, y, label, every_n=1):
-        """Add a point; every `every_n` points of a label are averaged into one plotted point."""
+        """Add a point; every `every_n` points of a label are averaged into one plotted point.
+
+        `y` may be a number or a framework's scalar array: it is turned into a float only when its
+        group is averaged, so that training on a GPU waits for its results once per plotted
+        point, not once per batch.
+        """
         pending = self._pending[label]
-        pending.append((float(x), float(y)))
+        pending.append((float(x), y))
         if len(pending) < max(1, int(every_n)):
             return
-        xs, ys = zip(*pending)
-        pending.clear()
-        self.data.setdefault(label, []).append((xs[-1], sum(ys) / len(ys)))
+        self._average(label)
         if self.display and _in_notebook() and time.monotonic() - self._last_draw >= self._gap:
             self._show()
+
+    def _average(self, label):
+        pending = self._pending[label]
+        xs, ys = zip(*pending)
+        pending.clear()
+        self.data.setdefault(label, []).append((xs[-1], sum(float(y) for y in ys) / len(ys)))
 
     def last(self, label):
         """The last plotted value of a curve (None if it has none yet)."""
@@ -406,9 +438,7 @@ class ProgressBoard(HyperParameters):
         """
         for label, pending in self._pending.items():
             if pending:
-                xs, ys = zip(*pending)
-                self.data.setdefault(label, []).append((xs[-1], sum(ys) / len(ys)))
-                pending.clear()
+                self._average(label)
         if self.display and self.data and _in_notebook():
             self._show(record)
 
@@ -430,7 +460,40 @@ class PlotMixin:
         else:
             x = trainer.epoch + 1
             every_n = trainer.num_val_batches / self.plot_valid_per_epoch
-        self.board.draw(x, float(value), ('train_' if train else 'val_') + key, every_n=every_n)
+        self.board.draw(x, value, ('train_' if train else 'val_') + key, every_n=every_n)
+
+
+class EagerSteps:
+    """`training_step` and `validation_step` of the frameworks whose steps are Python code run
+    (or, in TensorFlow, traced) on each batch: the batch's loss, put on the board as `curve`
+    says. PyTorch's, TensorFlow's and MXNet's `Module` have them; JAX's steps are pure functions
+    of the parameters and are that module's own."""
+
+    def curve(self, loss):
+        """The (name, value) a batch's loss is plotted as."""
+        return 'loss', loss
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot(*self.curve(l), train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot(*self.curve(l), train=False)
+
+
+class PerplexitySteps(EagerSteps):
+    """The steps of a language model: it plots perplexity, the exponential of the mean
+    cross-entropy, and validation plots nothing else (no accuracy, unlike a Classifier's). The
+    framework's class sets `exp`, and lists this class before its Classifier."""
+
+    exp = None  # the framework's elementwise exponential, e.g. staticmethod(torch.exp)
+
+    def curve(self, loss):
+        return 'ppl', self.exp(loss)
+
+    validation_step = EagerSteps.validation_step
 
 
 # --------------------------------------------------------------------------------------------

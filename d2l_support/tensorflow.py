@@ -19,6 +19,20 @@ from .core import (  # noqa: E402,F401  (re-exported names of the contract)
     download, tokenize)
 
 
+
+def _limit_threads(count):
+    """Let TensorFlow's operators use `count` threads (D2L_NUM_THREADS, else every CPU).
+    TensorFlow fixes its thread pools when it first runs an operation; after that this does
+    nothing."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(count)
+        tf.config.threading.set_inter_op_parallelism_threads(count)
+    except RuntimeError:  # TensorFlow is already running
+        pass
+
+
+_limit_threads(core.num_threads())
+
 # --------------------------------------------------------------------------------------------
 # Tensors, devices, seeds
 # --------------------------------------------------------------------------------------------
@@ -85,7 +99,8 @@ def framework_version():
 # --------------------------------------------------------------------------------------------
 # Module, data, trainer
 # --------------------------------------------------------------------------------------------
-class Module(tf.keras.Model, core.HyperParameters, core.PlotMixin):
+class Module(tf.keras.Model, core.HyperParameters, core.PlotMixin,
+             core.EagerSteps):
     """The base of models: a Keras model with d2l's `forward`, steps, optimizer and board."""
 
     def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
@@ -115,15 +130,6 @@ class Module(tf.keras.Model, core.HyperParameters, core.PlotMixin):
             self.trainer.captured[key, train] = value
         else:
             super().plot(key, value, train)
-
-    def training_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=True)
-        return l
-
-    def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=False)
 
     def configure_optimizers(self):
         return tf.keras.optimizers.SGD(float(self.lr))
@@ -266,7 +272,7 @@ class RNNScratch(Module):
         return tf.stack(outputs), state
 
 
-class RNNLMScratch(Classifier, core.LanguageModelMixin):
+class RNNLMScratch(core.PerplexitySteps, Classifier, core.LanguageModelMixin):
     """A character language model on top of an RNN, from scratch."""
 
     predict = core.LanguageModelMixin.predict  # not Keras's Model.predict
@@ -281,14 +287,7 @@ class RNNLMScratch(Classifier, core.LanguageModelMixin):
             tf.random.normal((self.rnn.num_hiddens, self.vocab_size)) * self.rnn.sigma)
         self.b_q = tf.Variable(tf.zeros(self.vocab_size))
 
-    def training_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('ppl', tf.exp(l), train=True)
-        return l
-
-    def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('ppl', tf.exp(l), train=False)
+    exp = staticmethod(tf.exp)  # perplexity, for core.PerplexitySteps
 
     def one_hot(self, X):
         return tf.one_hot(tf.transpose(X), self.vocab_size)

@@ -1,10 +1,9 @@
 """PyTorch implementation of d2l_support: ``from d2l_support import torch as d2l``.
 
 Only what differs per framework lives here; the rest comes from `d2l_support.core`.
-Torch runs on one CPU thread by default (steadier and no slower on a small, busy machine);
-set D2L_TORCH_THREADS to change that.
+Torch uses `core.num_threads()` CPU threads: every CPU, unless D2L_NUM_THREADS says fewer (a
+book build running kernels side by side gives each its share).
 """
-import os
 
 import torch
 from torch import nn
@@ -14,7 +13,7 @@ from . import core
 from .core import (TIME_MACHINE, DataError, HyperParameters, ProgressBoard, Vocab,  # noqa: F401
                    add_to_class, data_dir, download, tokenize)
 
-torch.set_num_threads(int(os.environ.get('D2L_TORCH_THREADS', '1')))
+torch.set_num_threads(core.num_threads())
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,7 +88,8 @@ def to(x, *args, **kwargs):
 # --------------------------------------------------------------------------------------------
 # Module, data, trainer
 # --------------------------------------------------------------------------------------------
-class Module(nn.Module, core.HyperParameters, core.PlotMixin):
+class Module(nn.Module, core.HyperParameters, core.PlotMixin,
+             core.EagerSteps):
     """Base class of the models: a torch `nn.Module` with a progress board."""
 
     def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
@@ -108,15 +108,6 @@ class Module(nn.Module, core.HyperParameters, core.PlotMixin):
     def plot(self, key, value, train):
         """Put `value` (a number or a scalar tensor) on the board."""
         super().plot(key, value.detach() if torch.is_tensor(value) else value, train)
-
-    def training_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=True)
-        return l
-
-    def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('loss', l, train=False)
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.lr)
@@ -191,6 +182,12 @@ class Classifier(Module):
         return compare.mean() if averaged else compare
 
     def loss(self, Y_hat, Y, averaged=True):
+        if averaged and Y.shape == Y_hat.shape[:-1]:
+            # The mean does not depend on the order of the positions, so flatten them in the
+            # order they lie in memory: a time-major result swapped to batch-major (as the RNN
+            # language models produce) is then read as it is, not copied and copied back.
+            order = sorted(range(Y_hat.dim() - 1), key=lambda d: -Y_hat.stride(d))
+            Y_hat, Y = Y_hat.permute(*order, -1), Y.permute(*order)
         return F.cross_entropy(Y_hat.reshape(-1, Y_hat.shape[-1]), Y.reshape(-1),
                                reduction='mean' if averaged else 'none')
 
@@ -229,7 +226,7 @@ class RNNScratch(Module):
         return torch.stack(outputs), state
 
 
-class RNNLMScratch(Classifier, core.LanguageModelMixin):
+class RNNLMScratch(core.PerplexitySteps, Classifier, core.LanguageModelMixin):
     """A character language model on top of an RNN, reporting perplexity."""
 
     def __init__(self, rnn, vocab_size, lr=0.01):
@@ -242,14 +239,7 @@ class RNNLMScratch(Classifier, core.LanguageModelMixin):
                                  * self.rnn.sigma)
         self.b_q = nn.Parameter(torch.zeros(self.vocab_size))
 
-    def training_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('ppl', torch.exp(l), train=True)
-        return l
-
-    def validation_step(self, batch):
-        l = self.loss(self(*batch[:-1]), batch[-1])
-        self.plot('ppl', torch.exp(l), train=False)
+    exp = staticmethod(torch.exp)  # perplexity, for core.PerplexitySteps
 
     def one_hot(self, X):
         """(batch, num_steps) indices -> (num_steps, batch, vocab_size) float32."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import sys
 import threading
 import time
@@ -147,6 +148,13 @@ def _result_notebook(nb, split: SplitNotebook, key: str):
     return nb
 
 
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out=None,
           run: bool = True, stream=None) -> Summary:
     """Execute what is not cached, then merge and export every complete page.
@@ -216,7 +224,7 @@ def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out
         def on_cell(i, n):
             progress.running[key][1:] = [i, n]
         try:
-            nb = _result_notebook(execute(split, on_cell), split, job.key)
+            nb = _result_notebook(execute(split, on_cell, threads), split, job.key)
             cache.put(job.key, nb)
             results[key] = nb
             job.status = "run"
@@ -240,7 +248,11 @@ def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out
             progress.job(job, "FAILED (kernel missing)", finished=True)
         else:
             runnable.append((job, split))
+    # Kernels running side by side share the CPUs: each framework gets its share of threads.
+    threads = max(1, _cpu_count() // max(1, min(jobs, len(runnable))))
     if runnable:
+        progress.line(f"executing {len(runnable)} notebooks, {min(jobs, len(runnable))} at a time, "
+                      f"{os.environ.get('D2L_NUM_THREADS') or threads} CPU threads each")
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="tabbook") as pool:
             pending = {pool.submit(work, job, split) for job, split in runnable}
             while pending:

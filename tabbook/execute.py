@@ -31,8 +31,12 @@ def check_kernel(name: str, framework: str) -> None:
             f"`make envs` (it registers d2l-<framework> kernels into .venv/book)") from None
 
 
-def kernel_env(framework: str) -> dict[str, str]:
+def kernel_env(framework: str, threads: int | None = None) -> dict[str, str]:
+    """The kernel's environment. ``threads``: the CPU threads its framework may use (passed as
+    D2L_NUM_THREADS, which d2l_support reads), unless the build's own environment sets that."""
     env = dict(os.environ, TABBOOK_FRAMEWORK=framework, TABBOOK_BUILD_PID=str(os.getpid()))
+    if threads and not env.get("D2L_NUM_THREADS"):
+        env["D2L_NUM_THREADS"] = str(threads)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (TABBOOK_PATH, env.get("PYTHONPATH")) if p)
     return env
 
@@ -44,8 +48,10 @@ def _error_text(cell) -> str:
     return ""
 
 
-def execute(split: SplitNotebook, on_cell=None) -> nbformat.NotebookNode:
+def execute(split: SplitNotebook, on_cell=None, threads: int | None = None) -> nbformat.NotebookNode:
     """Run ``split`` and return its notebook with outputs (execution counts from 1).
+
+    ``threads``: how many CPU threads the kernel's framework may use (see :func:`kernel_env`).
 
     ``on_cell(i, n)`` is called before cell i of n. A failing cell raises :class:`SourceError`
     naming the page line, framework, the cell and the traceback.
@@ -57,7 +63,7 @@ def execute(split: SplitNotebook, on_cell=None) -> nbformat.NotebookNode:
     client = NotebookClient(nb, kernel_name=fw.kernel, timeout=split.timeout, record_timing=False,
                             allow_errors=False, resources={"metadata": {"path": str(page.path.parent)}})
     n = len(nb.cells) - 1
-    with client.setup_kernel(env=kernel_env(fw.name)):
+    with client.setup_kernel(env=kernel_env(fw.name, threads)):
         for i, cell in enumerate(nb.cells):
             if i and on_cell:
                 on_cell(i, n)

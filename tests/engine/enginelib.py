@@ -47,7 +47,7 @@ def copy_book(dst: Path, with_build: bool = False) -> Path:
     return dst
 
 
-def run_tabbook(root: Path, *args, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def run_tabbook(root: Path, *args, timeout: int = 300, env=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ if env is None else env, PYTHONPATH=str(REPO))
     return subprocess.run([sys.executable, "-m", "tabbook", "--root", str(root), *args], cwd=root,
                           env=env, capture_output=True, text=True, timeout=timeout)

@@ -36,9 +36,11 @@ ALL = {("chapters/basics.md", "pytorch"), ("chapters/basics.md", "jax"),
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = copy_book(tmp_path_factory.mktemp("cold") / "book")
-    r = run_tabbook(root, "execute", "--jobs", "2")
+    env = {k: v for k, v in os.environ.items() if k != "D2L_NUM_THREADS"}
+    r = run_tabbook(root, "execute", "--jobs", "2", env=env)
     assert r.returncode == 0, r.stderr
     assert _statuses(root) == {k: "run" for k in ALL}
+    (root / "cold-build.log").write_text(r.stderr)
     return root
 
 
@@ -63,6 +65,19 @@ def test_cold_build_outputs(built):
         assert nb.metadata.kernelspec["name"] == f"d2l-{fw}"
     index = json.loads((built / "_build/tabbook/merged/index.json").read_text())
     assert sorted(index.values()) == ["chapters/basics", "chapters/plot"]
+
+
+def test_kernels_side_by_side_share_the_cpus(built):
+    threads = max(1, len(os.sched_getaffinity(0)) // 2)
+    log = (built / "cold-build.log").read_text()
+    assert f"executing 4 notebooks, 2 at a time, {threads} CPU threads each" in log
+    from tabbook.execute import kernel_env
+    assert kernel_env("jax", 3)["D2L_NUM_THREADS"] == "3"
+    os.environ["D2L_NUM_THREADS"] = "5"
+    try:  # a setting of the build's own wins
+        assert kernel_env("jax", 3)["D2L_NUM_THREADS"] == "5"
+    finally:
+        del os.environ["D2L_NUM_THREADS"]
 
 
 def test_noop_and_prose_edit_execute_nothing(book):

@@ -353,3 +353,78 @@ def test_live_drawing_waits_and_throttles(monkeypatch):
     board.draw(50, 50, 'loss')
     board.draw(51, 51, 'loss')
     assert shown == [51]
+
+
+class Scalar:
+    """A framework scalar stand-in that counts how often it is turned into a float."""
+    conversions = 0
+
+    def __init__(self, value):
+        self.value = value
+
+    def __float__(self):
+        Scalar.conversions += 1
+        return float(self.value)
+
+
+def test_board_converts_values_only_when_it_averages_them():
+    Scalar.conversions = 0
+    board = core.ProgressBoard(display=False)
+    for i in range(3):
+        board.draw(i, Scalar(i), 'loss', every_n=4)
+    assert Scalar.conversions == 0 and 'loss' not in board.data
+    board.draw(3, Scalar(3), 'loss', every_n=4)
+    assert Scalar.conversions == 4
+    assert board.data['loss'] == [(3.0, 1.5)]
+    board.draw(4, Scalar(10), 'loss', every_n=4)
+    board.finish()
+    assert board.data['loss'][-1] == (4.0, 10.0)
+
+
+def test_num_threads_from_environment(monkeypatch):
+    monkeypatch.delenv('D2L_NUM_THREADS', raising=False)
+    assert core.num_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv('D2L_NUM_THREADS', '3')
+    assert core.num_threads() == 3
+    for bad in ('0', 'two', '-1'):
+        monkeypatch.setenv('D2L_NUM_THREADS', bad)
+        with pytest.raises(ValueError, match='D2L_NUM_THREADS'):
+            core.num_threads()
+
+
+class Steps(core.EagerSteps):
+    """A model whose forward is the identity and whose loss is the mean, plotting into a list."""
+
+    def __init__(self):
+        self.plotted = []
+
+    def __call__(self, X):
+        return X
+
+    def loss(self, y_hat, y):
+        return float(np.mean(y_hat) - np.mean(y))
+
+    def plot(self, key, value, train):
+        self.plotted.append((key, value, train))
+
+
+class Classifier(Steps):
+    def validation_step(self, batch):  # a Classifier also plots accuracy
+        raise AssertionError('a language model validates with PerplexitySteps.validation_step')
+
+
+class LanguageModel(core.PerplexitySteps, Classifier):
+    exp = staticmethod(np.exp)
+
+
+def test_eager_steps_plot_the_loss_or_the_perplexity():
+    batch = (np.array([3.0, 5.0]), np.array([1.0, 1.0]))
+    model = Steps()
+    assert model.training_step(batch) == 3.0
+    model.validation_step(batch)
+    assert model.plotted == [('loss', 3.0, True), ('loss', 3.0, False)]
+    lm = LanguageModel()
+    assert lm.training_step(batch) == 3.0
+    lm.validation_step(batch)
+    assert lm.plotted == [('ppl', pytest.approx(np.exp(3.0)), True),
+                          ('ppl', pytest.approx(np.exp(3.0)), False)]

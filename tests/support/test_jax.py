@@ -253,3 +253,33 @@ def test_section_training_reaches_perplexity_below_8():
     print(final)
     assert final['scratch'] < 8.0 and final['concise'] < 8.0
     assert abs(final['scratch'] - final['concise']) < 0.6
+
+
+def test_a_step_compiles_once_per_batch_shape(data):
+    # 320 examples in batches of 16: every training batch has the same shape, so the second
+    # step must reuse the first one's program (a Python step counter used to force a recompile).
+    trainer = fit(concise_lm(len(data.vocab)), data, epochs=2)
+    assert trainer.train_step._cache_size() == 1
+    assert trainer.val_step._cache_size() == 1
+
+
+def test_compiled_programs_are_kept_on_disk(tmp_path):
+    import os
+    import subprocess
+    import sys
+    code = ('from d2l_support import jax as d2l; import jax; '
+            'print(jax.config.jax_compilation_cache_dir); '
+            'd2l.set_seed(0); '
+            'data = d2l.TimeMachine(batch_size=64, num_steps=8, num_train=256, num_val=64); '
+            'model = d2l.RNNLM(rnn=d2l.RNN(num_hiddens=8), vocab_size=len(data.vocab), lr=1); '
+            'd2l.Trainer(max_epochs=1, gradient_clip_val=1).fit(model, data)')
+    env = dict(os.environ, D2L_JAX_CACHE=str(tmp_path / 'cache'))
+    env.pop('JAX_COMPILATION_CACHE_DIR', None)
+    out = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split()[0] == str(tmp_path / 'cache')
+    assert any('train_step' in p.name for p in (tmp_path / 'cache').iterdir())
+    env['D2L_JAX_CACHE'] = 'off'
+    out = subprocess.run([sys.executable, '-c', code.split('; d2l.set_seed')[0]], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == 'None'

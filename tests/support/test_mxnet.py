@@ -390,3 +390,25 @@ def test_section_training_reaches_the_perplexity_of_d2l(data):
         text = model.predict('it has', 20, data.vocab, d2l.try_gpu())
         assert text.startswith('it has') and predicted_tokens(text) == 26
     assert abs(finals['scratch'] - finals['concise']) < 0.6, finals
+
+
+def _run_python(code, **env_changes):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in ('MXNET_ENGINE_TYPE', 'OMP_NUM_THREADS')}
+    env.update(env_changes)
+    return subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True,
+                          check=True)
+
+
+def test_engine_runs_in_the_calling_thread_without_announcing_itself():
+    code = ('from d2l_support import mxnet as d2l; import os; '
+            'print(os.environ["MXNET_ENGINE_TYPE"], os.environ["OMP_NUM_THREADS"]); '
+            'print(float(d2l.np.ones(3).sum()))')
+    result = _run_python(code, D2L_NUM_THREADS='1')
+    assert result.stdout.split() == ['NaiveEngine', '1', '3.0']
+    assert 'engine' not in result.stderr.lower()
+    # An engine chosen by the user is kept (and MXNet may announce it as it likes).
+    result = _run_python(code, MXNET_ENGINE_TYPE='ThreadedEngine', D2L_NUM_THREADS='2')
+    assert result.stdout.split() == ['ThreadedEngine', '2', '3.0']

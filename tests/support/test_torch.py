@@ -270,3 +270,35 @@ def test_section_fit_reaches_perplexity(capsys):
         print('\n', trainer.summary(), '\n', scratch_trainer.summary())
     assert concise < 8.0 and scratch < 8.0, (concise, scratch)
     assert abs(concise - scratch) < 0.6, (concise, scratch)
+
+
+def test_loss_of_a_swapped_result_equals_the_contiguous_one():
+    torch.manual_seed(0)
+    time_major = torch.randn(5, 3, 7, requires_grad=True)  # (steps, batch, vocab), as an RNN gives
+    Y = torch.randint(0, 7, (3, 5))
+    model = d2l.Classifier()
+    swapped = time_major.swapaxes(0, 1)  # batch-major view, not contiguous
+    copied = swapped.contiguous()
+    assert not swapped.is_contiguous()
+    assert torch.allclose(model.loss(swapped, Y), model.loss(copied, Y))
+    grad_swapped, = torch.autograd.grad(model.loss(swapped, Y), time_major)
+    grad_copied, = torch.autograd.grad(model.loss(copied, Y), time_major)
+    assert torch.allclose(grad_swapped, grad_copied)
+    # Unaveraged losses keep the (batch, step) order of the labels.
+    per_token = model.loss(swapped, Y, averaged=False)
+    expected = nn.functional.cross_entropy(copied.reshape(-1, 7), Y.reshape(-1), reduction='none')
+    assert torch.equal(per_token, expected)
+
+
+@pytest.mark.parametrize('setting, expected', [('1', 1), ('2', 2), (None, None)])
+def test_threads_follow_d2l_num_threads(setting, expected):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != 'D2L_NUM_THREADS'}
+    if setting:
+        env['D2L_NUM_THREADS'] = setting
+    out = subprocess.run([sys.executable, '-c', 'from d2l_support import torch as d2l; '
+                          'print(d2l.torch.get_num_threads())'],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert int(out) == (expected or len(os.sched_getaffinity(0)))
