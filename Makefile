@@ -24,7 +24,7 @@ export PYTHONUNBUFFERED := 1
 
 HTML_FLAGS := --jobs $(JOBS) $(if $(filter 1,$(STRICT)),--strict) $(if $(PAGES),--pages $(PAGES))
 
-.PHONY: help envs html execute test test-support test-engine test-cicd test-site bench \
+.PHONY: help envs html execute test test-support test-engine test-cicd test-site bench bench-reference \
         clean clean-cache distclean
 
 help:  ## list the targets
@@ -96,7 +96,22 @@ test-site: html  ## tests over the built book in _build/html
 bench: envs  ## print the benchmark figures (engine rebuilds, training speed per framework)
 	$(BOOK_PY) benchmarks/engine_build.py --html
 	$(BOOK_PY) benchmarks/engine_parallel.py
-	@for f in $(FRAMEWORKS); do $(VENV)/$$f/bin/python benchmarks/train_$${f/pytorch/torch}.py || exit 1; done
+	$(BOOK_PY) benchmarks/train.py $(if $(wildcard $(REF_STAMP)),--reference)
+
+# d2l 1.0.3's own library in a kernel of its own, the baseline of `benchmarks/train.py --reference`.
+REF_STAMP := $(VENV)/d2l-reference/.stamp
+bench-reference: $(REF_STAMP)  ## create the d2l 1.0.3 kernel that `make bench` compares against
+$(REF_STAMP): requirements/d2l-reference.txt | $(VENV)/book/.stamp
+	@echo "== environment: d2l-reference ($(VENV)/d2l-reference, d2l 1.0.3)"
+	@test -x $(VENV)/d2l-reference/bin/python || $(PYTHON) -m venv $(VENV)/d2l-reference
+	$(VENV)/d2l-reference/bin/python -m pip install -q --disable-pip-version-check \
+	    -r requirements/d2l-reference.txt
+	$(VENV)/d2l-reference/bin/python -m pip install -q --disable-pip-version-check --no-deps d2l==1.0.3
+	echo "$(CURDIR)/benchmarks/reference" > $$($(VENV)/d2l-reference/bin/python -c \
+	    'import sysconfig; print(sysconfig.get_paths()["purelib"])')/d2l-reference.pth
+	$(VENV)/d2l-reference/bin/python -m ipykernel install --prefix $(abspath $(VENV)/book) \
+	    --name d2l-reference --display-name "d2l 1.0.3 (reference)" >/dev/null 2>&1
+	@touch $@
 
 clean:  ## remove the built site and merged pages (keeps the execution cache and environments)
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees _build/tabbook/merged \
