@@ -251,7 +251,8 @@ def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out
     # Kernels running side by side share the CPUs: each framework gets its share of threads.
     threads = max(1, _cpu_count() // max(1, min(jobs, len(runnable))))
     if runnable:
-        progress.line(f"executing {len(runnable)} notebooks, {min(jobs, len(runnable))} at a time, "
+        progress.line(f"executing {len(runnable)} notebook{'s' * (len(runnable) != 1)}, "
+                      f"{min(jobs, len(runnable))} at a time, "
                       f"{os.environ.get('D2L_NUM_THREADS') or threads} CPU threads each")
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="tabbook") as pool:
             pending = {pool.submit(work, job, split) for job, split in runnable}

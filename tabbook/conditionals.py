@@ -113,19 +113,22 @@ def _chain_end(chain: _Chain, lines: list[str]) -> int:
     return end
 
 
-def _branch_lines(chain: _Chain, i: int, lines: list[str], end: int) -> list[str]:
+def _branch_lines(chain: _Chain, i: int, lines: list[str], end: int) -> tuple[list[str], list[int]]:
+    """The kept branch's body, re-indented to the chain's level, and the (1-based) line of
+    ``lines`` each of its lines comes from."""
     _, header, header_end, body = chain.branches[i]
     stop = chain.branches[i + 1][1] - 1 if i + 1 < len(chain.branches) else end
     region = lines[header_end:stop]  # lines header_end+1 .. stop (1-based)
+    sources = list(range(header_end + 1, stop + 1))
     if body[0].lineno == header_end:  # body on the header line: `if tab.selected('a'): x = 1`
         head = lines[header_end - 1]
         inline = " " * (chain.node.col_offset + 4) + head[body[0].col_offset:]
-        region = [inline] + region
+        region, sources = [inline] + region, [header_end] + sources
     indent = " " * chain.node.col_offset
     block = textwrap.dedent("\n".join(region)).split("\n")
     while block and not block[-1].strip():
         block.pop()
-    return [indent + line if line.strip() else "" for line in block]
+    return [indent + line if line.strip() else "" for line in block], sources[:len(block)]
 
 
 def resolve(code: str, framework: str, known=None) -> str:
@@ -134,12 +137,19 @@ def resolve(code: str, framework: str, known=None) -> str:
     ``known``: the framework names allowed in ``tab.selected(...)``; others raise
     :class:`ConditionalError` with the (1-based) line in the cell.
     """
+    return resolve_lines(code, framework, known)[0]
+
+
+def resolve_lines(code: str, framework: str, known=None) -> tuple[str, list[int]]:
+    """:func:`resolve`, and for each line of the result the (1-based) line of ``code`` it comes
+    from, so that an error in the resolved code can be located in the page."""
+    origin = list(range(1, code.count("\n") + 2))
     while True:
         lines = code.split("\n")
         tree = _parse(code)
         chain = tree and _find_chain(tree, lines)
         if not chain:
-            return code
+            return code, origin
         if known is not None:
             for names, header, _, _ in chain.branches:
                 bad = [n for n in names or () if n not in known]
@@ -149,10 +159,13 @@ def resolve(code: str, framework: str, known=None) -> str:
                         f"(known: {', '.join(known)})", header)
         end = _chain_end(chain, lines)
         kept: list[str] = []
+        sources: list[int] = []
         for i, (names, *_rest) in enumerate(chain.branches):
             if names is None or framework in names:
-                kept = _branch_lines(chain, i, lines, end)
+                kept, sources = _branch_lines(chain, i, lines, end)
                 break
         if not kept and chain.alone:
-            kept = [" " * chain.node.col_offset + "pass"]
-        code = "\n".join(lines[: chain.node.lineno - 1] + kept + lines[end:])
+            kept, sources = [" " * chain.node.col_offset + "pass"], [chain.node.lineno]
+        start = chain.node.lineno - 1
+        code = "\n".join(lines[:start] + kept + lines[end:])
+        origin = origin[:start] + [origin[n - 1] for n in sources] + origin[end:]

@@ -86,11 +86,42 @@ def _failure(split: SplitNotebook, i: int, cell, exc: Exception) -> SourceError:
         return SourceError(page.rel, None, f"the hidden setup of kernel {fw.kernel} failed: "
                            f"{_error_text(cell) or exc}", framework=fw.name, cell=cell.source)
     src = page.cells[split.cells[i - 1].source_cell]
+    detail = _error_text(cell)
+    line = _page_line(split, i, detail) or src.line
     if isinstance(exc, CellTimeoutError):
         what = f"cell timed out after {split.timeout} s (set tabbook.timeout)"
     elif isinstance(exc, DeadKernelError):
         what = f"kernel {fw.kernel} died while running the cell"
     else:
         what = f"cell raised {getattr(exc, 'ename', type(exc).__name__)}"
-    return SourceError(page.rel, src.line, what, framework=fw.name, cell=cell.source,
-                       detail=_error_text(cell) or str(exc))
+    return SourceError(page.rel, line, what, framework=fw.name, cell=cell.source,
+                       detail=_in_page_terms(split, detail) or str(exc))
+
+
+# IPython names a cell's frames "Cell In[<execution count>], line <n>"; cell i of the executed
+# notebook (0: the hidden setup) runs as execution count i + 1.
+_CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+
+
+def _frame_page_line(split: SplitNotebook, count: int, n: int) -> int | None:
+    """Page line of line ``n`` of the cell that ran as execution count ``count``."""
+    if not 2 <= count <= len(split.cells) + 1:
+        return None
+    sc = split.cells[count - 2]
+    if not 1 <= n <= len(sc.lines):
+        return None
+    return split.page.cells[sc.source_cell].line + sc.lines[n - 1] - 1
+
+
+def _page_line(split: SplitNotebook, i: int, traceback: str) -> int | None:
+    """Page line of the statement that failed in cell ``i``: its innermost frame in that cell."""
+    frames = [int(m.group(2)) for m in _CELL_FRAME.finditer(traceback) if int(m.group(1)) == i + 1]
+    return _frame_page_line(split, i + 1, frames[-1]) if frames else None
+
+
+def _in_page_terms(split: SplitNotebook, traceback: str) -> str:
+    """The traceback with each "Cell In[k], line n" of a page cell named by its page line."""
+    def name(m: re.Match) -> str:
+        line = _frame_page_line(split, int(m.group(1)), int(m.group(2)))
+        return f"{split.page.rel}:{line}" if line else m.group(0)
+    return _CELL_FRAME.sub(name, traceback)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from .conditionals import ConditionalError, resolve
+from .conditionals import ConditionalError, resolve_lines
 from .config import Framework
 from .parse import Page, SourceError
 
@@ -15,6 +15,7 @@ class SplitCell:
     source_cell: int  # index of the page cell it comes from
     code: str  # resolved for this framework, no %%tab line
     metadata: dict
+    lines: tuple[int, ...] = ()  # for each line of `code`, its 1-based line in the page cell's source
 
 
 @dataclass
@@ -51,11 +52,14 @@ def split_page(page: Page, frameworks: dict[str, Framework]) -> dict[str, SplitN
             if name not in cell_frameworks(page, cell):
                 continue
             try:
-                code = resolve(cell.source, name, page.frameworks)
+                code, origin = resolve_lines(cell.source, name, page.frameworks)
             except ConditionalError as e:
                 raise SourceError(page.rel, cell.line + e.line - 1, str(e), framework=name,
                                   cell=cell.source) from None
             if code.strip():
-                cells.append(SplitCell(cell.index, code.strip("\n"), cell.metadata))
+                lead = len(code) - len(code.lstrip("\n"))  # blank lines stripped off the top
+                code = code.strip("\n")
+                lines = tuple(origin[lead:lead + code.count("\n") + 1])
+                cells.append(SplitCell(cell.index, code, cell.metadata, lines))
         out[name] = SplitNotebook(page, frameworks[name], cells, page.timeout)
     return out

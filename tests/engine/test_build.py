@@ -108,10 +108,12 @@ def test_failing_cell_reports_and_rerun_executes_only_it(book):
     page.write_text(original.replace("x = torch.arange(3)", "x = torch.arange(3)\nraise ValueError('boom 42')"))
     r = run_tabbook(book, "execute")
     assert r.returncode == 1
-    line = line_of(page, "import torch")
+    line = line_of(page, "raise ValueError('boom 42')")  # the failing statement's line
     assert f"chapters/basics.md:{line}: [pytorch] cell raised ValueError" in r.stderr
     assert "    import torch\n    x = torch.arange(3)" in r.stderr  # the cell's first lines
     assert "boom 42" in r.stderr and "Traceback" in r.stderr
+    assert f"chapters/basics.md:{line}\n" in r.stderr  # the traceback names page lines
+    assert "Cell In[" not in r.stderr
     statuses = _statuses(book)
     assert statuses[("chapters/basics.md", "pytorch")] == "failed"
     assert {k: v for k, v in statuses.items() if k[1] != "pytorch" or k[0] != "chapters/basics.md"} == \

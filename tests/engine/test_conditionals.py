@@ -1,6 +1,6 @@
 import pytest
 
-from tabbook.conditionals import ConditionalError, resolve
+from tabbook.conditionals import ConditionalError, resolve, resolve_lines
 
 KNOWN = ["pytorch", "tensorflow", "mxnet", "jax"]
 
@@ -64,3 +64,30 @@ def test_unknown_name_reports_the_line():
     with pytest.raises(ConditionalError) as e:
         resolve("x = 1\n\nif tab.selected('pytroch'):\n    pass", "jax", KNOWN)
     assert e.value.line == 3 and "pytroch" in str(e.value)
+
+
+@pytest.mark.parametrize("fw", KNOWN)
+def test_each_resolved_line_knows_its_source_line(fw):
+    code, origin = resolve_lines(CHAIN, fw, KNOWN)
+    source = CHAIN.split("\n")
+    assert len(origin) == len(code.split("\n"))
+    for line, n in zip(code.split("\n"), origin):
+        assert line.strip() == source[n - 1].strip()
+
+
+def test_source_lines_through_nested_inline_and_dropped_chains():
+    code = ("def f(a):\n"
+            "    if tab.selected('jax'):\n"
+            "        if tab.selected('pytorch'):\n"
+            "            return 0\n"
+            "        return a + 1\n"
+            "    else:\n"
+            "        return a\n"
+            "if tab.selected('mxnet'): z = 1\n"
+            "w = 2")
+    assert resolve_lines(code, "jax", KNOWN) == ("def f(a):\n    return a + 1\nw = 2", [1, 5, 9])
+    assert resolve_lines(code, "mxnet", KNOWN) == ("def f(a):\n    return a\nz = 1\nw = 2",
+                                                   [1, 7, 8, 9])
+    loop = "for i in range(2):\n    if tab.selected('jax'):\n        print(i)\nprint('end')"
+    assert resolve_lines(loop, "mxnet", KNOWN) == ("for i in range(2):\n    pass\nprint('end')",
+                                                   [1, 2, 4])
