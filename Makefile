@@ -22,7 +22,7 @@ export D2L_DATA_DIR ?= $(abspath ../shared/data)
 endif
 export PYTHONUNBUFFERED := 1
 
-HTML_FLAGS := --jobs $(JOBS) $(if $(filter 1,$(STRICT)),--strict) $(if $(PAGES),--pages $(PAGES))
+HTML_FLAGS := --device $(DEVICE) --jobs $(JOBS) $(if $(filter 1,$(STRICT)),--strict) $(if $(PAGES),--pages $(PAGES))
 
 .PHONY: help envs html execute test test-support test-engine test-cicd test-site bench bench-reference \
         clean clean-cache distclean
@@ -33,7 +33,7 @@ help:  ## list the targets
 	@echo "Variables:"
 	@echo "  JOBS=$(JOBS)      kernels executed in parallel"
 	@echo "  STRICT=1     Sphinx warnings and broken references fail the build (CI uses it)"
-	@echo "  DEVICE=gpu   use GPU builds of the frameworks (environments in .venv-gpu/)"
+	@echo "  DEVICE=gpu   use GPU builds of the frameworks (environments in .venv-gpu/, results cached apart)"
 	@echo "  PAGES=...    only these pages (globs), e.g. PAGES=chapters/rnn-concise.md"
 
 envs: $(VENV)/book/.stamp $(foreach f,$(FRAMEWORKS),$(VENV)/$(f)/.stamp)  ## create or update the five virtualenvs and the kernels
@@ -65,7 +65,7 @@ $(VENV)/%/.stamp: $(REQ_DIR)/%.txt pyproject.toml | $(VENV)/book/.stamp
 	@touch $@
 
 execute: envs  ## execute every page's tabs (cached) without building the site
-	$(BOOK_PY) -m tabbook execute --jobs $(JOBS) $(if $(PAGES),--pages $(PAGES))
+	$(BOOK_PY) -m tabbook execute --device $(DEVICE) --jobs $(JOBS) $(if $(PAGES),--pages $(PAGES))
 
 html: envs  ## execute every tab (cached) and build the site into _build/html
 	$(BOOK_PY) -m tabbook html $(HTML_FLAGS)

@@ -142,9 +142,9 @@ def format_table(summary: Summary, frameworks: list[str]) -> str:
 
 # ---------------------------------------------------------------------------------------- build
 
-def _result_notebook(nb, split: SplitNotebook, key: str):
+def _result_notebook(nb, split: SplitNotebook, key: str, device: str):
     nb.metadata.tabbook = {"key": key, "source": split.page.rel, "source_sha256": split.page.sha256,
-                           "framework": split.framework.name}
+                           "framework": split.framework.name, "device": device}
     return nb
 
 
@@ -191,7 +191,7 @@ def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out
                 continue
             if name not in deps:
                 deps[name] = deps_digests(config.frameworks[name], config.root)
-            key = cache_key(split, deps[name])
+            key = cache_key(split, deps[name], config.device)
             job = JobResult(page.rel, name, "cached", key=key)
             summary.jobs.append(job)
             nb = cache.get(key)
@@ -224,7 +224,7 @@ def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out
         def on_cell(i, n):
             progress.running[key][1:] = [i, n]
         try:
-            nb = _result_notebook(execute(split, on_cell, threads), split, job.key)
+            nb = _result_notebook(execute(split, on_cell, threads), split, job.key, config.device)
             cache.put(job.key, nb)
             results[key] = nb
             job.status = "run"

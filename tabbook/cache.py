@@ -32,10 +32,12 @@ def deps_digests(framework: Framework, root: Path) -> dict[str, str]:
     return out
 
 
-def cache_key(split, deps: dict[str, str]) -> str:
-    """Key of a :class:`tabbook.split.SplitNotebook` given its framework's deps digests."""
+def cache_key(split, deps: dict[str, str], device: str = "cpu") -> str:
+    """Key of a :class:`tabbook.split.SplitNotebook` given its framework's deps digests and the
+    device whose environments execute it (``cpu``, or ``gpu`` for ``make DEVICE=gpu``)."""
     payload = {
         "engine": ENGINE_VERSION,
+        "device": device,
         "kernel": split.framework.kernel,
         "setup": split.framework.setup,
         "cwd": Path(split.page.rel).parent.as_posix(),

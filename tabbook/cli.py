@@ -84,7 +84,13 @@ def import_results(config, directories) -> list[str]:
                 page = parse_page(pages[rel], config)
                 parsed[rel] = split_page(page, config.frameworks)
             split = parsed[rel].get(fw)
-            if split is None or cache_key(split, deps_digests(config.frameworks[fw], config.root)) != key:
+            made_on = meta.get("device", "cpu")
+            if made_on != config.device:
+                errors.append(f"{f}: result for {rel} [{fw}] was executed with the {made_on} "
+                              f"environments; this merge is for {config.device} (pass --device {made_on})")
+                continue
+            if split is None or cache_key(split, deps_digests(config.frameworks[fw], config.root),
+                                          config.device) != key:
                 errors.append(f"{f}: result for {rel} [{fw}] was made with other code, kernel or deps "
                               f"({', '.join(config.frameworks[fw].deps) or 'no deps'}) than this checkout")
                 continue
@@ -127,11 +133,16 @@ def main(argv=None) -> int:
     mr.add_argument("directories", nargs="+")
     mr.add_argument("--strict", action="store_true")
     mr.add_argument("--no-html", action="store_true", help="merge and export only")
+    for p in (ex, ht, mr):
+        p.add_argument("--device", default=os.environ.get("TABBOOK_DEVICE") or "cpu",
+                       help="which framework environments execute (cpu, or gpu for `make DEVICE=gpu`); "
+                            "results are cached per device (default: $TABBOOK_DEVICE, else cpu)")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupted)
     signal.signal(signal.SIGINT, _interrupted)
     try:
         config = load_config(args.root)
+        config.device = args.device
         return {"execute": cmd_execute, "html": cmd_html, "merge-results": cmd_merge_results}[args.command](
             args, config)
     except (ConfigError, SourceError) as e:

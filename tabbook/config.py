@@ -59,6 +59,9 @@ class BookConfig:
     build_dir: Path = field(default=Path("_build/tabbook"))
     repository: Repository = field(default_factory=Repository)
     notebooks: NotebookOptions = field(default_factory=NotebookOptions)
+    # Which set of framework environments executes (`make DEVICE=gpu` builds .venv-gpu): part of
+    # every cache key, so results from GPU environments are never taken for CPU ones.
+    device: str = "cpu"
 
     @classmethod
     def from_dict(cls, d: dict | None, root, repository=None) -> "BookConfig":

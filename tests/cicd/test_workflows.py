@@ -107,7 +107,7 @@ def test_gpu_jobs_run_on_main_with_the_labels_set_in_one_place():
     assert text.count("self-hosted") == 1, "the GPU runner labels must be written in one place"
     assert any("DEVICE=gpu" in s.get("run", "") for s in job["steps"])
     assert any("--frameworks ${{ matrix.framework }}" in s.get("run", "") and "--out" in s.get("run", "")
-               for s in job["steps"])
+               and "--device gpu" in s.get("run", "") for s in job["steps"])
 
 
 def test_the_site_is_merged_from_the_gpu_results_without_executing():
@@ -115,6 +115,6 @@ def test_the_site_is_merged_from_the_gpu_results_without_executing():
     site = jobs["site"]
     assert site["needs"] == "execute"
     runs = "\n".join(s.get("run", "") for s in site["steps"])
-    assert "tabbook merge-results" in runs
+    assert "tabbook merge-results --device gpu" in runs  # results from the GPU environments
     assert "tabbook execute" not in runs and "make html" not in runs and "make envs" not in runs
     assert jobs["deploy"]["needs"] == "site" and jobs["notebooks"]["needs"] == "site"

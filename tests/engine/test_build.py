@@ -196,8 +196,23 @@ def test_results_merge_on_another_machine_and_stale_ones_are_refused(book, tmp_p
     assert r.returncode == 0, r.stderr
     assert _statuses(other) == {k: "cached" for k in ALL}
     assert _merged(other, "chapters/basics").cells == _merged(book, "chapters/basics").cells
+    # Results of one device's environments are not merged as another's.
+    r = run_tabbook(copy_book(tmp_path / "gpu-merge"), "merge-results", "--device", "gpu", str(moved), "--no-html")
+    assert r.returncode == 1
+    assert "executed with the cpu environments; this merge is for gpu (pass --device cpu)" in r.stderr
     page = other / "chapters/plot.md"
     page.write_text(page.read_text().replace("# A plot", "# A plot, edited"))
     r = run_tabbook(other, "merge-results", str(moved), "--no-html")
     assert r.returncode == 1
     assert "stale result: chapters/plot.md was edited" in r.stderr
+
+
+def test_results_are_cached_per_device(book):
+    # A build with the GPU environments (make DEVICE=gpu) does not reuse, or replace, CPU results.
+    r = run_tabbook(book, "execute", "--device", "gpu", "--pages", "chapters/basics.md")
+    assert r.returncode == 0, r.stderr
+    statuses = _statuses(book)
+    assert statuses == {k: "run" for k in ALL if k[0] == "chapters/basics.md"}
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 0, r.stderr
+    assert _statuses(book) == {k: "cached" for k in ALL}
