@@ -26,7 +26,7 @@ import numpy as np
 __all__ = [
     'add_to_class', 'HyperParameters', 'DataError', 'data_dir', 'download', 'DataFile',
     'TIME_MACHINE', 'Vocab', 'tokenize', 'TimeMachineText', 'TimeMachineData', 'ArrayLoader', 'DataModuleBase',
-    'ProgressBoard', 'PlotMixin', 'EagerSteps', 'PerplexitySteps', 'TrainerBase', 'LanguageModelMixin', 'seed_everything',
+    'ProgressBoard', 'PlotMixin', 'EagerSteps', 'ClassifierSteps', 'PerplexitySteps', 'TrainerBase', 'LanguageModelMixin', 'seed_everything',
     'num_threads',
 ]
 
@@ -481,6 +481,15 @@ class EagerSteps:
     def validation_step(self, batch):
         l = self.loss(self(*batch[:-1]), batch[-1])
         self.plot(*self.curve(l), train=False)
+
+
+class ClassifierSteps(EagerSteps):
+    """A classifier validates with its loss and its accuracy (the framework's `accuracy`)."""
+
+    def validation_step(self, batch):
+        Y_hat = self(*batch[:-1])
+        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
+        self.plot('acc', self.accuracy(Y_hat, batch[-1]), train=False)
 
 
 class PerplexitySteps(EagerSteps):

@@ -263,11 +263,8 @@ class Trainer(core.TrainerBase):
                                      check_isfinite=False)
 
 
-class Classifier(Module):
-    def validation_step(self, batch):
-        Y_hat = self(*batch[:-1])
-        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
-        self.plot('acc', self.accuracy(Y_hat, batch[-1]), train=False)
+class Classifier(core.ClassifierSteps, Module):
+    """A Module for classification: cross-entropy loss, accuracy on validation."""
 
     def accuracy(self, Y_hat, Y, averaged=True):
         preds = Y_hat.reshape(-1, Y_hat.shape[-1]).argmax(axis=1)

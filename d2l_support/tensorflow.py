@@ -226,11 +226,8 @@ class Trainer(core.TrainerBase):
 # --------------------------------------------------------------------------------------------
 # Classification and language models
 # --------------------------------------------------------------------------------------------
-class Classifier(Module):
-    def validation_step(self, batch):
-        Y_hat = self(*batch[:-1])
-        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
-        self.plot('acc', self.accuracy(Y_hat, batch[-1]), train=False)
+class Classifier(core.ClassifierSteps, Module):
+    """A Module for classification: cross-entropy loss, accuracy on validation."""
 
     def accuracy(self, Y_hat, Y, averaged=True):
         preds = tf.argmax(tf.reshape(Y_hat, (-1, Y_hat.shape[-1])), axis=1)

@@ -168,13 +168,8 @@ class Trainer(core.TrainerBase):
         nn.utils.clip_grad_norm_(params, grad_clip_val)
 
 
-class Classifier(Module):
+class Classifier(core.ClassifierSteps, Module):
     """A Module whose loss is the cross-entropy over the flattened outputs."""
-
-    def validation_step(self, batch):
-        Y_hat = self(*batch[:-1])
-        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
-        self.plot('acc', self.accuracy(Y_hat, batch[-1]), train=False)
 
     def accuracy(self, Y_hat, Y, averaged=True):
         preds = Y_hat.reshape(-1, Y_hat.shape[-1]).argmax(dim=1)

@@ -408,9 +408,9 @@ class Steps(core.EagerSteps):
         self.plotted.append((key, value, train))
 
 
-class Classifier(Steps):
-    def validation_step(self, batch):  # a Classifier also plots accuracy
-        raise AssertionError('a language model validates with PerplexitySteps.validation_step')
+class Classifier(core.ClassifierSteps, Steps):
+    def accuracy(self, y_hat, y):
+        return float(np.mean(y_hat == y))
 
 
 class LanguageModel(core.PerplexitySteps, Classifier):
@@ -423,7 +423,10 @@ def test_eager_steps_plot_the_loss_or_the_perplexity():
     assert model.training_step(batch) == 3.0
     model.validation_step(batch)
     assert model.plotted == [('loss', 3.0, True), ('loss', 3.0, False)]
-    lm = LanguageModel()
+    clf = Classifier()
+    clf.validation_step((np.array([1.0, 5.0]), np.array([1.0, 1.0])))
+    assert clf.plotted == [('loss', 2.0, False), ('acc', 0.5, False)]
+    lm = LanguageModel()  # a Classifier, but it validates with perplexity only
     assert lm.training_step(batch) == 3.0
     lm.validation_step(batch)
     assert lm.plotted == [('ppl', pytest.approx(np.exp(3.0)), True),
