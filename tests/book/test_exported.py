@@ -35,15 +35,24 @@ def run(path, workdir):
     nbformat.write(nb, target)
     proc = subprocess.run(
         [str(JUPYTER), 'execute', f'--kernel_name=d2l-{framework}', '--timeout=900', target.name],
-        cwd=target.parent, capture_output=True, text=True, env=dict(os.environ))
+        cwd=target.parent, capture_output=True, text=True, env=kernel_env())
     return path, proc
+
+
+WORKERS = os.cpu_count() or 2
+
+
+def kernel_env():
+    """As the book build does: kernels running side by side share the CPUs."""
+    return dict(os.environ, D2L_NUM_THREADS=os.environ.get('D2L_NUM_THREADS') or
+                str(max(1, (os.cpu_count() or 2) // WORKERS)))
 
 
 def test_every_exported_notebook_runs_in_its_kernel(tmp_path):
     paths = exported()
     assert {p.relative_to(NOTEBOOKS).parts[0] for p in paths} == set(FRAMEWORKS)
     failures = []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for path, proc in pool.map(lambda p: run(p, tmp_path), paths):
             print(f'{path.relative_to(NOTEBOOKS)}: exit {proc.returncode}')
             if proc.returncode:

@@ -302,3 +302,17 @@ def test_threads_follow_d2l_num_threads(setting, expected):
                           'print(d2l.torch.get_num_threads())'],
                          env=env, capture_output=True, text=True, check=True).stdout
     assert int(out) == (expected or len(os.sched_getaffinity(0)))
+
+
+@pytest.mark.parametrize('setting, expected', [(None, '1000'), ('50', '50')])
+def test_openmp_spins_briefly_unless_told_otherwise(setting, expected):
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != 'GOMP_SPINCOUNT'}
+    if setting:
+        env['GOMP_SPINCOUNT'] = setting
+    out = subprocess.run([sys.executable, '-c', 'import os; from d2l_support import torch; '
+                          'print(os.environ["GOMP_SPINCOUNT"])'],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == expected
