@@ -290,29 +290,28 @@ def test_loss_of_a_swapped_result_equals_the_contiguous_one():
     assert torch.equal(per_token, expected)
 
 
-@pytest.mark.parametrize('setting, expected', [('1', 1), ('2', 2), (None, None)])
-def test_threads_follow_d2l_num_threads(setting, expected):
+def _printed_by_a_fresh_import(statement, variable, setting):
+    """What `statement` prints in a new Python that imports d2l_support.torch, with the
+    environment variable `variable` set to `setting` (or unset when None)."""
     import os
     import subprocess
     import sys
-    env = {k: v for k, v in os.environ.items() if k != 'D2L_NUM_THREADS'}
+    env = {k: v for k, v in os.environ.items() if k != variable}
     if setting:
-        env['D2L_NUM_THREADS'] = setting
-    out = subprocess.run([sys.executable, '-c', 'from d2l_support import torch as d2l; '
-                          'print(d2l.torch.get_num_threads())'],
-                         env=env, capture_output=True, text=True, check=True).stdout
+        env[variable] = setting
+    code = f'import os; from d2l_support import torch as d2l; print({statement})'
+    return subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+@pytest.mark.parametrize('setting, expected', [('1', 1), ('2', 2), (None, None)])
+def test_threads_follow_d2l_num_threads(setting, expected):
+    import os
+    out = _printed_by_a_fresh_import('d2l.torch.get_num_threads()', 'D2L_NUM_THREADS', setting)
     assert int(out) == (expected or len(os.sched_getaffinity(0)))
 
 
 @pytest.mark.parametrize('setting, expected', [(None, '1000'), ('50', '50')])
 def test_openmp_spins_briefly_unless_told_otherwise(setting, expected):
-    import os
-    import subprocess
-    import sys
-    env = {k: v for k, v in os.environ.items() if k != 'GOMP_SPINCOUNT'}
-    if setting:
-        env['GOMP_SPINCOUNT'] = setting
-    out = subprocess.run([sys.executable, '-c', 'import os; from d2l_support import torch; '
-                          'print(os.environ["GOMP_SPINCOUNT"])'],
-                         env=env, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == expected
+    assert _printed_by_a_fresh_import('os.environ["GOMP_SPINCOUNT"]', 'GOMP_SPINCOUNT',
+                                      setting) == expected
