@@ -26,7 +26,7 @@ import numpy as np
 __all__ = [
     'add_to_class', 'HyperParameters', 'DataError', 'data_dir', 'download', 'DataFile',
     'TIME_MACHINE', 'Vocab', 'tokenize', 'TimeMachineText', 'TimeMachineData', 'ArrayLoader', 'DataModuleBase',
-    'openmp_defaults', 'ProgressBoard', 'PlotMixin', 'EagerSteps', 'ClassifierSteps', 'PerplexitySteps', 'TrainerBase', 'LanguageModelMixin', 'seed_everything',
+    'ProgressBoard', 'PlotMixin', 'EagerSteps', 'ClassifierSteps', 'PerplexitySteps', 'TrainerBase', 'LanguageModelMixin', 'seed_everything',
     'num_threads',
 ]
 
@@ -305,19 +305,6 @@ def num_threads() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
-
-
-def openmp_defaults():
-    """Settings for the OpenMP runtime (GNU libgomp) that PyTorch and MXNet use; they count only
-    if they are made before the framework is imported, and a value already set wins.
-
-    libgomp lets an idle thread spin for a long while before it sleeps. When more threads than
-    CPUs are busy (two notebooks training at once, each with a thread per CPU) the spinning
-    threads take the CPUs from the working ones: on 2 CPUs, two MXNet fits side by side, 2
-    threads each, ran 18 times slower than with a short spin, and PyTorch's twice as slow. A
-    short spin (GOMP_SPINCOUNT=1000) costs nothing measurable in a fit running alone.
-    """
-    os.environ.setdefault('GOMP_SPINCOUNT', '1000')
 
 
 def seed_everything(seed):

@@ -39,7 +39,6 @@ def _restore_numpy_aliases(numpy_module):
 #   fit took 0.46 s per epoch this way, against 0.6-0.66 s with the default engine). A GPU build
 #   of MXNet is better served by its threaded engine: set MXNET_ENGINE_TYPE=ThreadedEnginePerDevice.
 os.environ.setdefault('OMP_NUM_THREADS', str(core.num_threads()))
-core.openmp_defaults()
 _CHOSE_ENGINE = 'MXNET_ENGINE_TYPE' not in os.environ
 os.environ.setdefault('MXNET_ENGINE_TYPE', 'NaiveEngine')
 _restore_numpy_aliases(_onp)

@@ -4,15 +4,12 @@ Only what differs per framework lives here; the rest comes from `d2l_support.cor
 Torch uses `core.num_threads()` CPU threads: every CPU, unless D2L_NUM_THREADS says fewer (a
 book build running kernels side by side gives each its share).
 """
+import torch
+from torch import nn
+from torch.nn import functional as F
+
 from . import core
-
-core.openmp_defaults()  # before torch loads its OpenMP runtime
-
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
-
-from .core import (TIME_MACHINE, DataError, HyperParameters, ProgressBoard, Vocab,  # noqa: F401,E402
+from .core import (TIME_MACHINE, DataError, HyperParameters, ProgressBoard, Vocab,  # noqa: F401
                    add_to_class, data_dir, download, tokenize)
 
 torch.set_num_threads(core.num_threads())

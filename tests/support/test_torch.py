@@ -311,7 +311,8 @@ def test_threads_follow_d2l_num_threads(setting, expected):
     assert int(out) == (expected or len(os.sched_getaffinity(0)))
 
 
-@pytest.mark.parametrize('setting, expected', [(None, '1000'), ('50', '50')])
-def test_openmp_spins_briefly_unless_told_otherwise(setting, expected):
-    assert _printed_by_a_fresh_import('os.environ["GOMP_SPINCOUNT"]', 'GOMP_SPINCOUNT',
-                                      setting) == expected
+@pytest.mark.parametrize('setting', [None, '50'])
+def test_openmp_spin_is_left_to_the_user(setting):
+    # A fit alone is faster with libgomp's own (long) spin; a build shares CPUs by thread counts.
+    assert _printed_by_a_fresh_import('os.environ.get("GOMP_SPINCOUNT")', 'GOMP_SPINCOUNT',
+                                      setting) == str(setting)
