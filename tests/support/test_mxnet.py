@@ -240,6 +240,28 @@ def test_classifier_loss_and_accuracy():
     assert onp.isclose(acc, (flat.argmax(1) == y).mean())
 
 
+@pytest.mark.parametrize('scale', [1, 100], ids=['fast-path', 'hopeless-predictions'])
+def test_classifier_loss_value_and_gradient_match_log_softmax(scale):
+    # scale 100: some right-class probabilities underflow float32, so the loss must fall back
+    # to log_softmax; either way value and gradient are those of log_softmax cross-entropy.
+    model = scratch_lm()
+    rng = onp.random.RandomState(3)
+    logits = np.array((rng.normal(size=(4, 5, VOCAB)) * scale).astype(onp.float32))
+    labels = np.array(rng.randint(0, VOCAB, size=(4, 5)).astype(onp.int32))
+    grads = []
+    for loss in (model.loss, lambda Y_hat, Y: -npx.pick(
+            npx.log_softmax(Y_hat.reshape(-1, VOCAB)), Y.reshape(-1)).mean()):
+        logits.attach_grad()
+        with autograd.record():
+            value = loss(logits, labels)
+        value.backward()
+        grads.append((float(value), logits.grad.asnumpy()))
+    (value, grad), (expected, expected_grad) = grads
+    assert onp.isfinite(value) and onp.isfinite(grad).all()
+    assert onp.isclose(value, expected, rtol=1e-5)
+    assert onp.allclose(grad, expected_grad, atol=1e-7)
+
+
 @pytest.mark.parametrize('make', [scratch_lm, lambda **kw: concise_lm(page=True, **kw)],
                          ids=['scratch', 'page'])
 def test_predict_returns_prefix_and_num_preds_chars(make, data):
