@@ -1,5 +1,7 @@
 """Helpers of the CI/CD tests (a module of its own: test modules import it, not conftest)."""
 import os
+import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -17,8 +19,8 @@ PACKAGES = {"pytorch": "torch", "tensorflow": "tensorflow", "mxnet": "mxnet", "j
 class BinderEnvs:
     """What `binder/postBuild` made: virtualenvs under `home/.d2l-envs`, kernels under `server`."""
 
-    def __init__(self, home: Path, server: Path):
-        self.home, self.server = home, server
+    def __init__(self, home: Path, server: Path, branch: Path | None = None):
+        self.home, self.server, self.branch = home, server, branch
         self.kernel_dir = server / "share" / "jupyter" / "kernels"
 
     def env(self, framework: str) -> Path:
@@ -48,3 +50,25 @@ def clean_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(extra)
     return env
+
+
+def notebooks_branch_paths() -> list[str]:
+    """What book.yml's `notebooks` job copies from the checkout onto the `notebooks` branch, which
+    Binder builds: the paths of its `cp -r ... "$TREE/"` line (read from the workflow, so the
+    test follows it)."""
+    text = (REPO / ".github" / "workflows" / "book.yml").read_text()
+    m = re.search(r'^\s*cp -r (.+?) "\$TREE/"\s*$', text, flags=re.M)
+    assert m, "book.yml's notebooks job has no `cp -r ... \"$TREE/\"` line"
+    return m.group(1).split()
+
+
+def notebooks_branch_tree(dest: Path) -> Path:
+    """A copy of what the `notebooks` branch holds besides the notebooks (no .git, no .venv)."""
+    dest.mkdir(parents=True)
+    for name in notebooks_branch_paths():
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest

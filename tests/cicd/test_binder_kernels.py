@@ -4,7 +4,7 @@ import json
 import nbformat
 import pytest
 
-from cicdlib import FRAMEWORKS, PACKAGES, REPO, clean_env
+from cicdlib import FRAMEWORKS, PACKAGES, REPO, clean_env, stream_text
 
 pytestmark = pytest.mark.slow
 
@@ -41,3 +41,20 @@ def test_kernel_imports_its_framework_and_d2l_support(binder_envs, framework, tm
     assert out["prefix"] == str(binder_envs.env(framework))
     assert out["version"].split("+")[0] == pinned_version(framework)
     assert out["module"] == f"d2l_support.{PACKAGES[framework]}"
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_kernel_runs_the_first_code_cells_of_an_exported_notebook(binder_envs, exported, framework):
+    """As a Binder reader: the notebook opened from the branch (`<framework>/<docname>.ipynb`) in
+    its kernel, the install cell skipped (the image already has d2l_support), its first two code
+    cells run; the second one prints the page's result."""
+    nb = nbformat.read(exported / framework / "chapters" / "reader.ipynb", as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.get("id") != "install"]
+    assert len(code) >= 2, f"{framework}: the exported notebook has {len(code)} code cell(s) after the install cell"
+    for cell in code:
+        cell.outputs = []
+    where = binder_envs.branch / framework / "chapters"
+    where.mkdir(parents=True, exist_ok=True)
+    nb.cells = code[:2]
+    binder_envs.run(nb, f"d2l-{framework}", where, clean_env())
+    assert "total=15.0" in stream_text(nb.cells[1]), (framework, nb.cells[1].outputs)

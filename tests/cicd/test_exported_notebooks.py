@@ -5,7 +5,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,26 +15,10 @@ from cicdlib import FRAMEWORKS, REPO, clean_env, stream_text
 
 pytestmark = pytest.mark.slow
 
-FIXTURE = Path(__file__).parent / "fixtures" / "reader-book"
 # The requirement the exporter writes into the install cell (tabbook/config.py DEFAULT_INSTALL).
 # The test drops the extra: the fresh environment already holds the framework from
 # requirements/<fw>.txt (tensorflow-cpu there does not satisfy the extra's `tensorflow`).
 GIT_REQUIREMENT = re.compile(r'd2l_support\[[^\]]*\] @ git\+[^"\s]+')
-
-
-@pytest.fixture(scope="module")
-def exported(binder_envs, tmp_path_factory) -> Path:
-    """Execute the fixture book with the engine, in the Binder kernels; return its notebooks dir."""
-    book = tmp_path_factory.mktemp("reader") / "book"
-    shutil.copytree(FIXTURE, book)
-    start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "tabbook", "--root", str(book), "execute"], cwd=REPO,
-        env=clean_env(JUPYTER_PATH=str(binder_envs.server / "share" / "jupyter")),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    print(f"\ntabbook execute (fixture book, 4 kernels): {time.monotonic() - start:.0f} s")
-    assert proc.returncode == 0, f"tabbook execute failed:\n{proc.stdout[-6000:]}"
-    return book / "_build" / "tabbook" / "notebooks"
 
 
 @pytest.fixture(scope="module")
@@ -58,12 +41,13 @@ def test_exported_notebook_runs_in_a_fresh_environment(binder_envs, exported, ch
     kernel = f"d2l-{framework}"
     assert nb.metadata.kernelspec.name == kernel
 
-    install = nb.cells[0]
+    install = next((c for c in nb.cells if c.get("id") == "install"), None)
+    assert install is not None, f"{path}: no cell with id `install`"
     assert install.cell_type == "code" and "install" in install.metadata.get("tags", []), install
     install.source, found = GIT_REQUIREMENT.subn(f"d2l_support @ {checkout_copy.as_uri()}", install.source)
     assert found == 1, f"no `d2l_support[...] @ git+...` requirement in the install cell: {install.source!r}"
-    for cell in nb.cells[1:]:
-        if cell.cell_type == "code":
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell is not install:
             cell.outputs = []
 
     # A fresh environment of the framework: its requirements, without d2l_support.
@@ -78,5 +62,5 @@ def test_exported_notebook_runs_in_a_fresh_environment(binder_envs, exported, ch
     installed = Path(json.loads(stream_text(nb.cells[-1]))["file"])
     site = binder_envs.env(framework) / "lib"
     assert site in installed.parents, f"d2l_support came from {installed}, not from {site} (install cell)"
-    outputs = "".join(stream_text(c) for c in nb.cells[1:-1] if c.cell_type == "code")
+    outputs = "".join(stream_text(c) for c in nb.cells[:-1] if c.cell_type == "code" and c is not install)
     assert "total=15.0" in outputs, outputs
