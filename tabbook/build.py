@@ -16,7 +16,7 @@ import nbformat
 from .cache import Cache, cache_key, deps_digests, write_atomic
 from .config import BookConfig, ConfigError
 from .execute import check_kernel, execute
-from .export import export
+from .export import export, page_accelerator, resolve_pin, site_for
 from .merge import merge
 from .parse import Page, SourceError, has_tabbook_content, parse_page
 from .split import SplitNotebook, split_page
@@ -170,6 +170,12 @@ def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out
         bad = [f for f in frameworks if f not in config.frameworks]
         if bad:
             raise ConfigError(f"--frameworks: unknown {', '.join(bad)} (book has {', '.join(config.frameworks)})")
+    pin = resolve_pin(config)  # before executing: a bad --commit stops the build here
+    if pin.warning:
+        print(f"warning: {pin.warning}", file=stream, flush=True)
+    if not config.baseurl:
+        print("note: _config.yml sets no html.baseurl: the exported notebooks cannot link to the "
+              "site (cross-references become plain text)", file=stream, flush=True)
     cache = Cache(config.build_dir / "cache")
     deps: dict[str, dict] = {}
     parsed: list[Page] = []
@@ -181,6 +187,7 @@ def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out
             if not has_tabbook_content(page):
                 continue
             splits = split_page(page, config.frameworks)
+            page_accelerator(page)  # front matter of the exported notebooks, checked up front
         except SourceError as e:
             summary.page_errors[path.relative_to(config.root).as_posix()] = e.format()
             print(e.format(), file=stream, flush=True)
@@ -263,24 +270,37 @@ def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out
                 if not done:
                     progress.heartbeat()
 
-    _finish(config, parsed, results, summary, frameworks, out)
+    _finish(config, parsed, results, summary, frameworks, out, pin, stream)
     summary.seconds = time.monotonic() - t0
     write_atomic(config.build_dir / "summary.json", json.dumps(
         {"seconds": round(summary.seconds, 2), "ok": summary.ok, "jobs": [asdict(j) for j in summary.jobs],
+         "commit": pin.commit, "install_ref": pin.ref,
          "page_errors": summary.page_errors, "merged": summary.merged, "incomplete": summary.incomplete},
         indent=1))
     print(format_table(summary, list(config.frameworks)), file=stream, flush=True)
     return summary
 
 
-def _finish(config, parsed, results, summary: Summary, frameworks, out) -> None:
-    """Merge and export complete pages; write the sha index and the portable results."""
+def _finish(config, parsed, results, summary: Summary, frameworks, out, pin, stream) -> None:
+    """Merge and export complete pages; write the sha index and the portable results.
+
+    Exports are written on every build (from cached results too), so the install cells always
+    name ``pin`` (this build's commit), which is no part of any cache key."""
     merged_dir = config.build_dir / "merged"
     index_path = merged_dir / "index.json"
     try:
         index = json.loads(index_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         index = {}
+    site = site_for(config, discover_pages(config))  # labels of every page, for the links
+    warned: set[str] = set()
+
+    def warn(message: str) -> None:
+        if message not in warned:
+            warned.add(message)
+            print(f"warning: {message}", file=stream, flush=True)
+    for message in site.index.duplicates:
+        warn(f"{message}: notebooks link to the first")
     for page in parsed:
         if out:
             for fw in page.frameworks:
@@ -296,7 +316,7 @@ def _finish(config, parsed, results, summary: Summary, frameworks, out) -> None:
         executed = {fw: results[(page.rel, fw)] for fw in page.frameworks}
         write_atomic(merged_dir / f"{page.docname}.ipynb", nbformat.writes(merge(page, executed)))
         for fw in page.frameworks:
-            nb = export(page, config.frameworks[fw], executed[fw], config)
+            nb = export(page, config.frameworks[fw], executed[fw], config, site=site, ref=pin.ref, warn=warn)
             write_atomic(config.build_dir / "notebooks" / fw / f"{page.docname}.ipynb", nbformat.writes(nb))
         index = {sha: doc for sha, doc in index.items() if doc != page.docname}
         index[page.sha256] = page.docname

@@ -134,6 +134,9 @@ def main(argv=None) -> int:
     mr.add_argument("--strict", action="store_true")
     mr.add_argument("--no-html", action="store_true", help="merge and export only")
     for p in (ex, ht, mr):
+        p.add_argument("--commit", default="",
+                       help="the commit (40 hex digits) the notebooks' install cell names (default: "
+                            "$TABBOOK_COMMIT, else $GITHUB_SHA, else git rev-parse HEAD)")
         p.add_argument("--device", default=os.environ.get("TABBOOK_DEVICE") or "cpu",
                        help="which framework environments execute (cpu, or gpu for `make DEVICE=gpu`); "
                             "results are cached per device (default: $TABBOOK_DEVICE, else cpu)")
@@ -143,6 +146,7 @@ def main(argv=None) -> int:
     try:
         config = load_config(args.root)
         config.device = args.device
+        config.commit = args.commit
         return {"execute": cmd_execute, "html": cmd_html, "merge-results": cmd_merge_results}[args.command](
             args, config)
     except (ConfigError, SourceError) as e:

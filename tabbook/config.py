@@ -62,6 +62,12 @@ class BookConfig:
     # Which set of framework environments executes (`make DEVICE=gpu` builds .venv-gpu): part of
     # every cache key, so results from GPU environments are never taken for CPU ones.
     device: str = "cpu"
+    # For the exported notebooks (tabbook.export), read by load_config: the book's `title`, the
+    # site's URL (`html.baseurl`; "" = no links to the site) and the commit their install cell
+    # names ("" = resolved at build time, see export.resolve_pin; `--commit` sets it).
+    title: str = ""
+    baseurl: str = ""
+    commit: str = ""
 
     @classmethod
     def from_dict(cls, d: dict | None, root, repository=None) -> "BookConfig":
@@ -147,4 +153,11 @@ def load_config(book_root=".") -> BookConfig:
     """Read ``<book_root>/_config.yml`` and return the tabbook configuration."""
     raw = read_config_file(book_root)
     tb = ((raw.get("sphinx") or {}).get("config") or {}).get("tabbook")
-    return BookConfig.from_dict(tb, book_root, repository=raw.get("repository"))
+    config = BookConfig.from_dict(tb, book_root, repository=raw.get("repository"))
+    config.title = str(raw.get("title") or "")
+    baseurl = str((raw.get("html") or {}).get("baseurl") or "").strip()
+    if baseurl and not re.match(r"^https?://[^/\s]+(/\S*)?$", baseurl):
+        raise ConfigError(f"{Path(book_root) / CONFIG_FILE}: html.baseurl must be the site's absolute "
+                          f"URL, e.g. https://org.github.io/book/, not {baseurl!r}")
+    config.baseurl = baseurl.rstrip("/") + "/" if baseurl else ""
+    return config

@@ -3,7 +3,10 @@
 One module per component: :mod:`.settings` (configuration), :mod:`.reader` (myst-nb reader of
 merged notebooks), :mod:`.fw_block` (the ``fw-block`` directive), :mod:`.tabsets` (the transform
 grouping framework content into tab sets), :mod:`.buttons` (per-framework launch/download
-header buttons and the published ``.ipynb`` files).
+header buttons and the published ``.ipynb`` files), :mod:`.offline` (MathJax served from the
+site, no CDN scripts), :mod:`.archives` (zip downloads of the site and of each framework's
+notebooks, and the ``archive`` role), :mod:`.console` (fixes for errors the stack would log
+in the browser console).
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from pathlib import Path
 
 from sphinx.application import Sphinx
 
-from . import buttons, fw_block, reader, settings, tabsets
+from . import archives, buttons, console, fw_block, offline, reader, settings, tabsets
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -35,5 +38,8 @@ def setup(app: Sphinx) -> dict:
     fw_block.setup(app)
     tabsets.setup(app)
     buttons.setup(app)
+    console.setup(app)
+    offline.setup(app)
+    archives.setup(app)
     app.connect("builder-inited", _add_static)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -89,9 +89,7 @@ def _on_page_context(app: Sphinx, pagename: str, templatename: str, context: dic
     files = []
     for fw, src in notebooks.items():
         target = f"_notebooks/{fw}/{pagename}.ipynb"
-        dest = Path(app.outdir, target)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
+        copy_notebook(src, Path(app.outdir, target))
         label = settings.get(app).book.label(fw)
         files.append(_link(f".ipynb ({label})", f"Download the {label} notebook", "fas fa-code",
                            context["pathto"](target, 1), f"download-{fw}-notebook-button"))
@@ -102,5 +100,29 @@ def _on_page_context(app: Sphinx, pagename: str, templatename: str, context: dic
     downloads["buttons"][:0] = files
 
 
+def copy_notebook(src: Path, dest: Path) -> None:
+    if dest.is_file() and dest.read_bytes() == src.read_bytes():
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+
+
+def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
+    """Bring every page's published notebooks up to date, not only those of the pages written.
+
+    Every engine build exports the notebooks again (a new commit in the install cell, a new
+    exporter), while Sphinx rewrites only the pages whose merged notebook changed."""
+    if exception is not None or app.builder.format != "html" or not settings.get(app).launch.download:
+        return
+    build_dir = settings.get(app).book.build_dir
+    for docname, meta in app.env.metadata.items():
+        for fw in meta.get("tabbook_frameworks", []):
+            src = build_dir / "notebooks" / fw / f"{docname}.ipynb"
+            if src.is_file():
+                copy_notebook(src, Path(app.outdir, "_notebooks", fw, f"{docname}.ipynb"))
+
+
 def setup(app: Sphinx) -> None:
     app.connect("html-page-context", _on_page_context, priority=THEME_PRIORITY + 1)
+    # before the archives (tabbook.sphinx.archives, priority 900) zip the site
+    app.connect("build-finished", _on_build_finished, priority=400)

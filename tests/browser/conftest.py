@@ -76,3 +76,51 @@ def driver():
     yield browser
     browser.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+# The offline site (tabbook.sphinx.offline/console/archives) over a fixture book with math.
+MATH = ("\n\nInline math $\\mathbf{W}_{xh} \\mathbf{x}_t$ and a display:\n\n"
+        "$$\\mathbf{h}_t = \\phi(\\mathbf{W}_{xh} \\mathbf{x}_t + \\mathbf{b}_h).$$\n")
+OFFLINE = {"tabbook_offline": {"mathjax": "django-static-mathjax", "thebe": False},
+           "tabbook_archives": {"site": True, "notebooks": True, "name": "fixture"}}
+
+
+def build_math_book(dest: Path, config: dict) -> Path:
+    """The fixture book with math on its intro page and ``config`` added to ``sphinx.config``."""
+    import yaml
+
+    root = copy_book("book", dest)
+    cfg = yaml.safe_load((root / "_config.yml").read_text())
+    cfg["sphinx"]["config"].update(config)
+    cfg.setdefault("parse", {})["myst_enable_extensions"] = ["dollarmath"]
+    (root / "_config.yml").write_text(yaml.safe_dump(cfg))
+    with open(root / "intro.md", "a", encoding="utf-8") as f:
+        f.write(MATH)
+        if "tabbook_archives" in config:
+            f.write("\nDownloads: {archive}`site`, {archive}`JAX notebooks <jax>`.\n")
+    for page in PAGES:
+        make_merged(root, page)
+    result = sphinx_build(root)
+    if result.returncode != 0:
+        pytest.fail(f"strict build failed:\n{result.stderr}")
+    return root / "_build" / "html"
+
+
+@pytest.fixture(scope="session", params=["offline", "default"])
+def math_site(request, tmp_path_factory):
+    """(HTML folder, variant) of the fixture book with math, built with the offline settings or
+    with none (Sphinx's MathJax from its CDN)."""
+    config = OFFLINE if request.param == "offline" else {}
+    return build_math_book(tmp_path_factory.mktemp(f"math-{request.param}") / "book", config), \
+        request.param
+
+
+@pytest.fixture(scope="session")
+def offline_browser():
+    """Headless Chromium that reaches only 127.0.0.1 and records its console."""
+    from chromium import chromium, missing
+
+    if missing():
+        pytest.fail(f"browser tests need {missing()}: apt-get install -y chromium chromium-driver")
+    with chromium(offline=True) as browser:
+        yield browser

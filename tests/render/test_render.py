@@ -178,3 +178,21 @@ def test_reexecuted_page_is_reread(tmp_path):
     assert sphinx_build(root, fresh=False).returncode == 0
     assert "second page: jax, re-executed" in stream_text(soup(root, "chapters/second"))
 
+
+
+def test_an_incremental_build_publishes_re_exported_notebooks(tmp_path_factory):
+    """The engine exports the notebooks on every build (a new commit in the install cell); Sphinx
+    rewrites only changed pages, yet the site must serve the new notebooks of every page."""
+    root = copy_book("book", tmp_path_factory.mktemp("reexport") / "book")
+    for page in PAGES:
+        make_merged(root, page)
+    assert sphinx_build(root).returncode == 0
+    exported = root / "_build" / "tabbook" / "notebooks" / "jax" / "chapters" / "second.ipynb"
+    nb = nbformat.read(exported, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("exported again"))
+    nbformat.write(nb, exported)
+    result = sphinx_build(root, fresh=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
+    assert "0 changed" in result.stdout or "no targets are out of date" in result.stdout, result.stdout
+    published = root / "_build" / "html" / "_notebooks" / "jax" / "chapters" / "second.ipynb"
+    assert published.read_bytes() == exported.read_bytes()
