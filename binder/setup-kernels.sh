@@ -7,7 +7,10 @@
 #
 # ENVS_DIR/<framework> receives the virtualenvs; the kernel specs go to
 # SERVER_PREFIX/share/jupyter/kernels/d2l-<framework> (Binder: $NB_PYTHON_PREFIX).
-# FRAMEWORKS defaults to all four. PYTHON (default python3) is the interpreter the envs are made from.
+# FRAMEWORKS defaults to all four. Each env is made from the interpreter tools/pick_python.py picks
+# for its requirement file's `# python:` range (PYTHON, or PYTHON_<FRAMEWORK>, names one), as
+# `make envs` does; an existing env whose Python fits is kept. Where the checkout has no tools/
+# (the `notebooks` branch Binder builds), PYTHON (default python3) is used, as on Binder's 3.11.
 set -euo pipefail
 
 if [[ $# -lt 2 ]]; then
@@ -21,6 +24,7 @@ frameworks=("$@")
 [[ ${#frameworks[@]} -gt 0 ]] || frameworks=(pytorch tensorflow mxnet jax)
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 python=${PYTHON:-python3}
+picker=$repo/tools/pick_python.py
 
 for fw in "${frameworks[@]}"; do
     if [[ ! -f $repo/requirements/$fw.txt ]]; then
@@ -29,6 +33,11 @@ for fw in "${frameworks[@]}"; do
     fi
 done
 
+# The picker checks every env each time it is asked about one: when one has no interpreter it
+# says what to install and fails, before the first env is made.
+specs=()
+for fw in "${frameworks[@]}"; do specs+=("$fw=$repo/requirements/$fw.txt"); done
+
 mkdir -p "$envs_dir" "$server_prefix"
 n=0
 for fw in "${frameworks[@]}"; do
@@ -36,7 +45,12 @@ for fw in "${frameworks[@]}"; do
     env=$envs_dir/$fw
     start=$SECONDS
     echo "== [$n/${#frameworks[@]}] $fw: virtualenv $env"
-    "$python" -m venv "$env"
+    if [[ -f $picker ]]; then
+        py=$("$python" "$picker" --venvs "$envs_dir" --print "$fw" "${specs[@]}")
+        [[ -z $py ]] || "$py" -m venv --clear "$env"  # empty: the existing env fits, kept
+    else
+        "$python" -m venv "$env"
+    fi
     echo "   installing requirements/$fw.txt"
     "$env/bin/python" -m pip install -q -r "$repo/requirements/$fw.txt"
     echo "   installing d2l_support from $repo"

@@ -12,7 +12,8 @@ FRAMEWORK_PACKAGES = {"pytorch": ("torch", None), "tensorflow": ("tensorflow-cpu
 
 
 def pins(path) -> dict[str, Requirement]:
-    """Requirements of a pip file, following `-r` includes (relative to the including file)."""
+    """Requirements of a pip file by name (and marker, if any), following `-r` includes (relative
+    to the including file)."""
     out = {}
     for raw in path.read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
@@ -23,8 +24,10 @@ def pins(path) -> dict[str, Requirement]:
             continue
         assert not line.startswith("-"), f"{path}: unexpected option line {raw!r}"
         req = Requirement(line)
-        assert req.name not in out, f"{path}: {req.name} listed twice"
-        out[req.name] = req
+        # A package may be pinned once per environment marker (numpy for MXNet by Python version).
+        key = f"{req.name}; {req.marker}" if req.marker else req.name
+        assert key not in out, f"{path}: {key} listed twice"
+        out[key] = req
     return out
 
 
