@@ -5,27 +5,16 @@ chromium-driver``); without them the tests fail and say so.
 """
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "render"))
+from chromium import chromium, missing, serve  # noqa: E402  (tests/browser/chromium.py)
 from renderlib import ARTIFACTS, copy_book, make_merged, sphinx_build  # noqa: E402
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PAGES = ["chapters/tabs", "chapters/second"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session", params=["sphinx-design", "sphinx-tabs"])
@@ -37,45 +26,17 @@ def site(request, tmp_path_factory):
     result = sphinx_build(root)
     if result.returncode != 0:
         pytest.fail(f"strict build failed:\n{result.stderr}")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-         "--directory", str(root / "_build" / "html")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    else:
-        server.kill()
-        pytest.fail(f"http.server did not start on port {port}")
-    yield f"http://127.0.0.1:{port}", request.param
-    server.terminate()
-    server.wait()
+    with serve(root / "_build" / "html") as url:
+        yield url, request.param
 
 
 @pytest.fixture(scope="session")
 def driver():
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
-    if missing:
-        pytest.fail(f"browser tests need {missing}: apt-get install -y chromium chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="tabbook-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", f"--user-data-dir={profile}", "--window-size=1280,1600"):
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    if missing():
+        pytest.fail(f"browser tests need {missing()}: apt-get install -y chromium chromium-driver")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield browser
-    browser.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium(offline=False) as browser:
+        yield browser
 
 
 # The offline site (tabbook.sphinx.offline/console/archives) over a fixture book with math.
@@ -118,8 +79,6 @@ def math_site(request, tmp_path_factory):
 @pytest.fixture(scope="session")
 def offline_browser():
     """Headless Chromium that reaches only 127.0.0.1 and records its console."""
-    from chromium import chromium, missing
-
     if missing():
         pytest.fail(f"browser tests need {missing()}: apt-get install -y chromium chromium-driver")
     with chromium(offline=True) as browser:
