@@ -237,6 +237,18 @@ def rank(header: Header):
     return key
 
 
+def find(spec: str, prefer=(), purpose: str = "") -> str:
+    """The best interpreter for ``spec`` (e.g. ``"==3.12.*"``) on PATH or in pyenv that can make
+    virtualenvs, for tools and tests that need one Python besides the environments' own.
+    Raises SystemExit naming what to install when there is none."""
+    header = Header(spec, tuple(prefer), purpose or spec)
+    found = [c for c in discover([spec]) if in_range(c, header) and c.venv_ok]
+    if not found:
+        raise SystemExit(f"{purpose or 'this'} needs Python {spec} with venv, found none on PATH "
+                         f"or in pyenv: {suggest(header, purpose or 'python')}")
+    return min(found, key=rank(header)).path
+
+
 # ------------------------------------------------------------------------------------------
 # Decisions
 # ------------------------------------------------------------------------------------------

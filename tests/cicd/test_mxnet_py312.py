@@ -18,18 +18,11 @@ import pick_python  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
-def python312() -> str | None:
-    """A Python 3.12 that can make virtualenvs, found as the picker finds interpreters."""
-    header = pick_python.Header("==3.12.*", ("3.12",), "this test")
-    found = [c for c in pick_python.discover([header.spec]) if pick_python.in_range(c, header)]
-    return next((c.path for c in sorted(found, key=pick_python.rank(header)) if c.venv_ok), None)
-
-
 def test_mxnet_environment_on_python_312(tmp_path):
-    python = python312()
-    if python is None:
-        pytest.fail("no Python 3.12 on PATH or in pyenv: install one (`pyenv install 3.12`, or "
-                    "`apt-get install python3.12-venv`) so the MXNet environment can be tested on it")
+    try:
+        python = pick_python.find("==3.12.*", purpose="the MXNet-on-3.12 test")
+    except SystemExit as e:
+        pytest.fail(str(e))
     venvs, kernels = tmp_path / "venvs", tmp_path / "kernels"
     # Nothing of an enclosing make (its flags, variables, jobserver) or of an override leaks in.
     env = {k: v for k, v in os.environ.items()

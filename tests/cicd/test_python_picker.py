@@ -305,3 +305,16 @@ def test_make_stops_before_installing_anything_when_no_python_fits(tmp_path):
     assert f"PYTHON_MXNET={py313} is Python 3.13.0" in proc.stderr
     assert "nothing was installed" in proc.stderr
     assert not (venvs / "mxnet").exists() and not (tmp_path / "kernels").exists()
+
+
+def test_find_gives_tools_one_python_of_a_version_or_names_what_to_install(machine, monkeypatch):
+    """pick_python.find, which the Colab-like runs, the extras matrix and the MXNet-on-3.12 test use."""
+    machine.python("python3", "3.11.7")
+    machine.python("python3.12", "3.12.1", venv=False)  # cannot make virtualenvs: passed over
+    good = machine.pyenv_version("3.12.4")
+    machine.pyenv_version("3.12.2")
+    monkeypatch.setenv("PATH", str(machine.bin))
+    monkeypatch.setenv("PYENV_ROOT", str(machine.pyenv))
+    assert pick_python.find("==3.12.*", purpose="the test") == str(good)
+    with pytest.raises(SystemExit, match=r"the test needs Python ==3\.10\.\* with venv.*install Python 3\.10"):
+        pick_python.find("==3.10.*", purpose="the test")
