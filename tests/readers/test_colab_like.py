@@ -1,0 +1,98 @@
+"""Readers' path, as Colab runs it: every exported notebook (`_build/html/_notebooks/<fw>/`) runs
+top to bottom in a fresh Python 3.12 environment holding only what Colab preinstalls
+(tools/colab_like.py), and its own install cell, as written, installs d2l_support from a local git
+copy of this working tree (only the repository URL is changed).
+
+Run with the book environment's pytest after the book is built (`make test-readers`). The
+section's concise-RNN page runs in `make test` for every framework; the other pages are `slow`.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+from readerslib import FRAMEWORKS, NOTEBOOKS, colab_like, fit_records, pages
+
+QUICK = "rnn-concise"  # a training page: 100-epoch fit, then the overfitting exercise
+PAGES = pages() or [QUICK]  # before a build, the quick page (its test then says what is missing)
+
+
+@pytest.fixture(scope="session")
+def local_repo(tmp_path_factory):
+    """(path, HEAD) of a fresh git repository holding this working tree's d2l_support."""
+    return colab_like.make_local_repo(tmp_path_factory.mktemp("colab-like") / "repo")
+
+
+@pytest.fixture(scope="session")
+def colab_env():
+    made = {}
+
+    def get(framework):
+        if framework not in made:
+            made[framework] = colab_like.ColabEnv(framework)
+            made[framework].ensure()
+        return made[framework]
+    return get
+
+
+CASES = [pytest.param(fw, page, id=f"{fw}-{page}",
+                      marks=[] if page == QUICK else [pytest.mark.slow])
+         for fw in FRAMEWORKS for page in PAGES]
+
+
+@pytest.mark.parametrize("framework, page", CASES)
+def test_exported_notebook_runs_as_in_colab(framework, page, local_repo, colab_env, tmp_path):
+    path = NOTEBOOKS / framework / "chapters" / f"{page}.ipynb"
+    assert path.is_file(), f"no {path}: build the book first (make html)"
+    env = colab_env(framework)
+    repo, head = local_repo
+    # One thread unless D2L_NUM_THREADS says more: a fit is only 10-25% slower so on 2 CPUs, while
+    # PyTorch's and MXNet's spinning OpenMP threads made a 100-epoch fit many times slower
+    # whenever anything else ran beside it (here: 72 s on 1 thread, over 15 min on 2).
+    threads = int(os.environ.get("D2L_NUM_THREADS") or 1)
+    result = colab_like.run_notebook(path, env, repo, head, tmp_path, threads=threads)
+    print(f"\n{framework} {page}: {result.seconds:.0f} s" + (f" ({result.note})" if result.note else ""))
+    assert result.ok, f"{result.error}\n\ninstall cell output:\n{result.install_output[-3000:]}"
+
+    # d2l_support came from the install cell: the local repository's commit, into this env.
+    check = result.check
+    assert check["executable"] == str(env.python)
+    assert check["python"].startswith("3.12.")
+    assert env.path / "lib" in Path(check["file"]).parents, check["file"]
+    assert check["direct_url"]["url"] == repo.as_uri(), check["direct_url"]
+    assert check["direct_url"]["vcs_info"]["commit_id"] == head, check["direct_url"]
+    assert "Successfully installed" in result.install_output and "d2l_support" in result.install_output
+    versions = check["versions"]
+    assert versions["numpy"].startswith("1.26." if framework == "mxnet" else "2.0."), versions
+    if framework == "mxnet":
+        assert versions["mxnet"] == "1.9.1" and "setuptools" in versions, versions
+    else:  # the install cell kept Colab's framework
+        for pin in colab_like.COLAB_FRAMEWORK[framework]:
+            name, version = pin.split("==")
+            assert versions.get(name) == version, (pin, versions)
+
+    if page == QUICK:
+        # The section's fit (100 epochs), the overfitting exercise (30), the time-series one (10).
+        runs = fit_records(result.notebook)
+        assert [r["epochs"] for r in runs] == [100, 30, 10], runs
+        fit = runs[0]
+        assert fit["framework"] == framework and fit["device"].startswith("cpu"), fit
+        # 100 epochs take the perplexity from about 28 (untrained) to below 10 in every framework.
+        assert 1 < fit["val_ppl"] < 10 and 1 < fit["train_ppl"] < 10, fit
+        assert "training perplexity: " in result.outputs and "validation perplexity: lowest" in result.outputs
+
+
+@pytest.mark.parametrize("ref, kept", [("main", True), ("a" * 40, False), (None, True)])
+def test_install_cell_is_pointed_at_the_local_repo(local_repo, ref, kept):
+    """Only the URL changes; a ref the local repo has is kept, an unknown commit becomes HEAD."""
+    import nbformat
+    repo, head = local_repo
+    suffix = f"@{ref}" if ref else ""
+    source = f'%pip install "d2l_support[mxnet] @ git+https://github.com/rnn-book/rnn-book{suffix}"  # note'
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# a page"),
+                                         nbformat.v4.new_code_cell(source)])
+    nb.cells[1]["id"] = "install"
+    _, note = colab_like.point_install_cell(nb, repo, head)
+    expected = f"git+{repo.as_uri()}" + (suffix if kept else f"@{head}")
+    assert nb.cells[1].source == f'%pip install "d2l_support[mxnet] @ {expected}"  # note'
+    assert bool(note) == (not kept)
