@@ -6,6 +6,7 @@ copy of this working tree (only the repository URL is changed).
 Run with the book environment's pytest after the book is built (`make test-readers`). The
 section's concise-RNN page runs in `make test` for every framework; the other pages are `slow`.
 """
+import concurrent.futures
 import os
 from pathlib import Path
 
@@ -35,22 +36,54 @@ def colab_env():
     return get
 
 
+# Frameworks whose notebooks run at once (each framework's one after another: one environment runs
+# one notebook at a time); each kernel gets its share of the CPUs unless D2L_NUM_THREADS says.
+JOBS = 2
+TEST = "test_exported_notebook_runs_as_in_colab"
+
+
+@pytest.fixture(scope="session")
+def colab_runs(request, local_repo, colab_env, tmp_path_factory):
+    """Starts the Colab-like runs of every selected notebook, JOBS frameworks at a time; gives
+    run(framework, page) -> Result, which waits for that notebook."""
+    cases: dict[str, list[str]] = {}
+    for item in request.session.items:  # the selected tests only
+        if getattr(item, "originalname", None) == TEST:
+            cases.setdefault(item.callspec.params["framework"], []).append(item.callspec.params["page"])
+    repo, head = local_repo
+    workdir = tmp_path_factory.mktemp("executed")
+    threads = int(os.environ.get("D2L_NUM_THREADS") or max(1, (os.cpu_count() or 2) // JOBS))
+    futures = {(fw, page): concurrent.futures.Future() for fw, pages in cases.items() for page in pages}
+
+    def run_framework(fw, pages):
+        for page in pages:
+            future = futures[(fw, page)]
+            try:
+                env = colab_env(fw)  # made once, by this framework's thread
+                path = NOTEBOOKS / fw / "chapters" / f"{page}.ipynb"
+                future.set_result(colab_like.run_notebook(path, env, repo, head, workdir, threads=threads))
+            except BaseException as err:  # the test that waits for it fails with it
+                future.set_exception(err)
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=JOBS, thread_name_prefix="colab-like")
+    for fw, pages in cases.items():
+        pool.submit(run_framework, fw, pages)
+    yield lambda fw, page: futures[(fw, page)].result()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 CASES = [pytest.param(fw, page, id=f"{fw}-{page}",
                       marks=[] if page == QUICK else [pytest.mark.slow])
          for fw in FRAMEWORKS for page in PAGES]
 
 
 @pytest.mark.parametrize("framework, page", CASES)
-def test_exported_notebook_runs_as_in_colab(framework, page, local_repo, colab_env, tmp_path):
+def test_exported_notebook_runs_as_in_colab(framework, page, local_repo, colab_env, colab_runs):
     path = NOTEBOOKS / framework / "chapters" / f"{page}.ipynb"
     assert path.is_file(), f"no {path}: build the book first (make html)"
-    env = colab_env(framework)
     repo, head = local_repo
-    # One thread unless D2L_NUM_THREADS says more: a fit is only 10-25% slower so on 2 CPUs, while
-    # PyTorch's and MXNet's spinning OpenMP threads made a 100-epoch fit many times slower
-    # whenever anything else ran beside it (here: 72 s on 1 thread, over 15 min on 2).
-    threads = int(os.environ.get("D2L_NUM_THREADS") or 1)
-    result = colab_like.run_notebook(path, env, repo, head, tmp_path, threads=threads)
+    result = colab_runs(framework, page)
+    env = colab_env(framework)
     print(f"\n{framework} {page}: {result.seconds:.0f} s" + (f" ({result.note})" if result.note else ""))
     assert result.ok, f"{result.error}\n\ninstall cell output:\n{result.install_output[-3000:]}"
 
