@@ -275,6 +275,9 @@ def run_notebook(path: Path, env: ColabEnv, repo: Path, head: str, workdir: Path
         result.error = f"{env.framework} {path.name}: {where} failed:\n{err}"
     except Exception as err:  # a dead kernel, a timeout
         result.error = f"{env.framework} {path.name}: {type(err).__name__}: {err}"
+    finally:  # nbclient leaves a kernel it did not start running: 28 idle kernels fill the memory
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     result.seconds = time.monotonic() - start
     nbformat.write(nb, target)
     install = next(c for c in nb.cells if c.get("id") == "install")

@@ -37,7 +37,11 @@ class BinderEnvs:
         """Execute ``nb`` in place with the server's kernel ``kernel``, from ``cwd``; raises
         nbclient's CellExecutionError naming the cell on an error."""
         km = KernelManager(kernel_name=kernel, kernel_spec_manager=self.kernel_specs())
-        NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(cwd)}}).execute(env=env)
+        try:
+            NotebookClient(nb, km=km, timeout=timeout, resources={"metadata": {"path": str(cwd)}}).execute(env=env)
+        finally:  # nbclient shuts down only the kernels it starts itself
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
         return nb
 
 
