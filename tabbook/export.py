@@ -18,29 +18,14 @@ from dataclasses import dataclass
 
 import nbformat
 
-from .config import BookConfig, ConfigError, Framework, split_names
-from .jupyter_markdown import LabelIndex, MarkdownConverter, Site, fences, link
+from .config import BookConfig, ConfigError, Framework
+from .jupyter_markdown import LabelIndex, MarkdownConverter, Site, link
+from .markup import resolve_fw_blocks  # noqa: F401 (part of this module's API)
 from .merge import cells_by_source
-from .parse import FW_BLOCK_OPEN, Page, SourceError
+from .parse import Page, SourceError
 
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 ACCELERATORS = {"gpu": ("GPU", "T4"), "none": None, "cpu": None}  # front matter -> Colab runtime
-
-
-def resolve_fw_blocks(text: str, framework: str) -> str:
-    """Markdown as ``framework`` readers see it: its fw-blocks unwrapped, the others removed.
-    Code fences are copied as they are (an fw-block shown as an example stays an example)."""
-    lines = text.split("\n")
-    out: list[str] = []
-    for i, end, _indent, _fence, _info in fences(lines):
-        m = FW_BLOCK_OPEN.match(lines[i])
-        if end is None:
-            out.append(lines[i])
-        elif not m:
-            out.extend(lines[i:end + 1])
-        elif framework in split_names(m.group(2)):
-            out.extend(resolve_fw_blocks("\n".join(lines[i + 1:end]), framework).split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
 
 
 # ------------------------------------------------------------------------------ install pin

@@ -33,10 +33,11 @@ from typing import Callable
 
 from docutils.nodes import make_id
 
+from .markup import fences
+
 LABEL = re.compile(r"^\s*\(([^()\s]+)\)=\s*$")
 HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 COMMENT = re.compile(r"^\s*%")
-FENCE = re.compile(r"^(\s*)(`{3,}|~{3,}|:{3,})\s*(.*?)\s*$")
 DIRECTIVE = re.compile(r"^\{([A-Za-z][\w:.+-]*)\}\s*(.*?)\s*$")
 OPTION = re.compile(r"^\s*:([\w-]+):\s*(.*?)\s*$")
 MATH_LABEL = re.compile(r"^(.*\$\$)\s*\(([^()\s]+)\)\s*$")
@@ -69,25 +70,6 @@ def split_explicit(content: str) -> tuple[str, str]:
     """``text <target>`` -> (text, target); ``target`` -> ("", target)."""
     m = EXPLICIT.match(content.strip())
     return (m.group(1).strip(), m.group(2).strip()) if m and m.group(1).strip() else ("", content.strip())
-
-
-def fences(lines: list[str]):
-    """Yield ``(start, end, indent, fence, info)`` of each top-level fence (``end``: its closing
-    line, or ``len(lines)`` when unclosed) and ``(i, None, ...)`` for every other line."""
-    i = 0
-    while i < len(lines):
-        m = FENCE.match(lines[i])
-        if not m:
-            yield i, None, "", "", ""
-            i += 1
-            continue
-        indent, fence, info = m.groups()
-        close = re.compile(r"^\s*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
-        j = i + 1
-        while j < len(lines) and not close.match(lines[j]):
-            j += 1
-        yield i, j, indent, fence, info
-        i = j + 1
 
 
 def front_matter_end(lines: list[str]) -> int:

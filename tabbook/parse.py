@@ -10,16 +10,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import BookConfig, split_names
+from .config import BookConfig
+from .markup import MarkupError, check_names, fw_blocks, has_markup, split_names
 
 TAB_TAG = "tab-"
 _TAB_LINE = re.compile(r"^%%tab(?:\s+(.*?))?\s*$")
-FW_BLOCK_OPEN = re.compile(r"^\s*(`{3,}|:{3,})\s*\{fw-block\}\s*(.*?)\s*$")
-
-
-def fence_close(fence: str) -> re.Pattern:
-    """The line that closes a directive opened with ``fence``."""
-    return re.compile(r"^\s*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*$")
 
 
 class SourceError(Exception):
@@ -90,40 +85,17 @@ def _content_line(lines: list[str], start: int, first: str) -> int:
 
 def _fw_blocks(text: str, start_line: int, rel: str, known: list[str]) -> list[tuple[int, tuple]]:
     """Check the fw-block directives of a markdown cell; return (line, frameworks) of each."""
-    lines = text.split("\n")
-    found = []
-    i = 0
-    while i < len(lines):
-        m = FW_BLOCK_OPEN.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        line = start_line + i
-        fence = m.group(1)
-        names = _check_names(split_names(m.group(2)), known, rel, line, "fw-block")
-        close = fence_close(fence)
-        inner = re.compile(r"^\s*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}\s*\S")
-        j = i + 1
-        while j < len(lines) and not close.match(lines[j]):
-            if inner.match(lines[j]):
-                raise SourceError(rel, start_line + j, f"a fence inside the fw-block of line {line} is as "
-                                  f"long as its own ({fence}): make the fw-block's fence longer")
-            j += 1
-        if j == len(lines):
-            raise SourceError(rel, line, f"unclosed fw-block (opened with {fence})")
-        found.append((line, names))
-        i = j + 1
-    return found
+    try:
+        return [(b.line, b.frameworks) for b in fw_blocks(text, known, start_line)]
+    except MarkupError as e:
+        raise SourceError(rel, e.line, e.message) from None
 
 
 def _check_names(names, known, rel, line, what) -> tuple[str, ...]:
-    if not names:
-        raise SourceError(rel, line, f"{what} names no framework")
-    bad = [n for n in names if n not in known]
-    if bad:
-        raise SourceError(rel, line, f"{what} names unknown framework(s) {', '.join(bad)} "
-                          f"(this page has: {', '.join(known)})")
-    return tuple(names)
+    try:
+        return check_names(names, known, what, line)
+    except MarkupError as e:
+        raise SourceError(rel, e.line, e.message) from None
 
 
 def parse_page(path, config: BookConfig) -> Page:
@@ -176,7 +148,8 @@ def parse_page(path, config: BookConfig) -> Page:
                 raise SourceError(rel, line, "%%tab names no framework (use %%tab all for every one)")
             src, line = rest, line + 1
         elif first.startswith("%%tab"):
-            raise SourceError(rel, line, f"malformed %%tab line: {first!r}")
+            raise SourceError(rel, line, f"malformed %%tab line: {first!r}: write %%tab, a space and "
+                              f"the frameworks, e.g. %%tab {', '.join(frameworks[:2])} (or %%tab all)")
         if tags:
             md["tags"] = tags
         else:
@@ -191,7 +164,8 @@ def parse_page(path, config: BookConfig) -> Page:
             if "all" in names:
                 fws = tuple(frameworks)
             else:
-                fws = _check_names(dict.fromkeys(names), frameworks, rel, line - (1 if m else 0), "%%tab")
+                fws = _check_names(dict.fromkeys(names), frameworks, rel, line - (1 if m else 0),
+                                   "%%tab" if m else "cell tag tab-<name>")
         cells.append(Cell(i, "code", src, line, md, fws, directive_line=start))
     if declared is None and marked_at is not None:
         raise SourceError(rel, marked_at, "the page uses framework markup but declares no frameworks "
@@ -203,4 +177,4 @@ def parse_page(path, config: BookConfig) -> Page:
 def has_tabbook_content(page: Page) -> bool:
     """Whether the engine must execute/merge this page (code cells or framework markup)."""
     return bool(page.code_cells) or "tabbook" in page.metadata or any(
-        FW_BLOCK_OPEN.match(line) for c in page.cells if c.kind == "markdown" for line in c.source.split("\n"))
+        has_markup(c.source) for c in page.cells if c.kind == "markdown")

@@ -5,7 +5,8 @@
 Only MXNet and TensorFlow readers see this.
 ```
 ````
-The content is parsed as usual into an :class:`fw_block` node; :mod:`.tabsets` moves it into
+Names are split on commas and/or spaces (:func:`tabbook.markup.split_names`, the engine's
+rule), and the fence may be of backticks, tildes or colons. The content is parsed as usual into an :class:`fw_block` node; :mod:`.tabsets` moves it into
 the tab(s) of its framework(s), checking the names against the page's frameworks.
 """
 from __future__ import annotations
@@ -14,13 +15,11 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
+from ..markup import split_names
+
 
 class fw_block(nodes.General, nodes.Element):  # noqa: N801 (docutils node naming)
     """Framework-only content; ``frameworks`` lists the names given to the directive."""
-
-
-def framework_names(argument: str) -> list[str]:
-    return [name.strip() for name in argument.split(",") if name.strip()]
 
 
 class FwBlockDirective(SphinxDirective):
@@ -30,7 +29,7 @@ class FwBlockDirective(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         self.assert_has_content()
-        node = fw_block(frameworks=framework_names(self.arguments[0]))
+        node = fw_block(frameworks=split_names(self.arguments[0]))
         self.set_source_info(node)
         self.state.nested_parse(self.content, self.content_offset, node)
         return [node]

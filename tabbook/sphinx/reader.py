@@ -8,17 +8,15 @@ hands it over; both run in the same process, one page at a time.
 from __future__ import annotations
 
 import hashlib
-import re
 
 import nbformat
 from myst_nb.core.read import read_myst_markdown_notebook
 from sphinx.application import Sphinx
 from sphinx.errors import SphinxError
 
+from ..markup import has_markup
 from . import settings
 
-# a code cell or framework-only prose: the page must have been executed
-_MARKUP = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*\{(code-cell|fw-block)\}", re.MULTILINE)
 
 _handed_over: dict[str, nbformat.NotebookNode] = {}  # sha256 of a page's text -> merged notebook
 
@@ -33,7 +31,7 @@ def _sha256(text: str) -> str:
 
 def needs_execution(text: str) -> bool:
     """Whether a MyST page has code cells, fw-blocks or a ``tabbook`` front-matter key."""
-    return bool(_MARKUP.search(text)) or "tabbook" in read_myst_markdown_notebook(text).metadata
+    return has_markup(text) or "tabbook" in read_myst_markdown_notebook(text).metadata
 
 
 def _on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
