@@ -2,18 +2,17 @@
 
 Gives a ``%%tab a, b`` cell magic that runs the cell only when it names the selected framework
 (``%%tab all`` always runs), and a ``tab`` object: ``tab.selected('jax', ...)`` and
-``tab.select('jax')``. The framework comes from ``TABBOOK_FRAMEWORK``, else from the name of the
-kernel's virtualenv (``.venv/<framework>``), else from ``tab.select(...)``.
+``tab.select('jax')``. The framework comes from ``TABBOOK_FRAMEWORK`` (the engine sets it in
+every kernel it starts), else from ``tab.select(...)``: it is never guessed from the kernel's
+environment, whose name is the book's business.
 """
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 
-from .config import KNOWN_FRAMEWORKS, split_names
+from .config import split_names
 
 
 class Tab:
@@ -22,11 +21,7 @@ class Tab:
 
     @staticmethod
     def detect() -> str | None:
-        env = os.environ.get("TABBOOK_FRAMEWORK")
-        if env:
-            return env
-        venv = Path(sys.prefix).name
-        return venv if venv in KNOWN_FRAMEWORKS else None
+        return os.environ.get("TABBOOK_FRAMEWORK") or None
 
     def select(self, name: str) -> None:
         self.framework = name

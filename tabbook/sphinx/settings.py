@@ -1,7 +1,7 @@
 """The extension's configuration: ``tabbook`` in conf.py (``sphinx.config.tabbook`` in ``_config.yml``).
 
-The engine's keys are parsed by :class:`tabbook.config.BookConfig`; ``launch`` (only used here)
-configures the per-framework launch and download buttons. Two more conf values, beside
+The engine's keys, ``launch`` (the per-framework launch and download buttons, used only here)
+among them, are parsed and checked by :class:`tabbook.config.BookConfig`. Two more conf values, beside
 ``tabbook`` because the engine does not read them, configure site-wide components:
 ``tabbook_offline`` (:class:`Offline`, :mod:`.offline`) and ``tabbook_archives``
 (:class:`Archives`, :mod:`.archives`). Their defaults change nothing.
@@ -14,27 +14,10 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ConfigError
 
-from tabbook.config import BookConfig, Repository
+from tabbook.config import BookConfig, Launch, Repository, github_parts
 from tabbook.config import ConfigError as BookConfigError
 
 READER = "tabbook.sphinx.reader.read_page"
-
-
-@dataclass(frozen=True)
-class Launch:
-    colab: bool = False  # one "Colab (<Label>)" button per framework
-    binderhub: str = ""  # e.g. https://mybinder.org; empty: no Binder button
-    notebooks_branch: str = "notebooks"  # branch holding the published per-framework notebooks
-    notebooks_path: str = "{framework}/{docname}.ipynb"  # their path on that branch
-    download: bool = True  # one ".ipynb (<Label>)" download per framework
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "Launch":
-        d = dict(d or {})
-        unknown = set(d) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ConfigError(f"tabbook config: launch: unknown key(s) {sorted(unknown)}")
-        return cls(**d)
 
 
 def _from_dict(cls, key: str, d: dict | None):
@@ -88,33 +71,21 @@ def get(app: Sphinx) -> Settings:
     return app.tabbook_settings
 
 
-def _github_parts(url: str) -> tuple[str, str] | None:
-    prefix = "https://github.com/"
-    if not url.startswith(prefix):
-        return None
-    parts = url[len(prefix):].strip("/").removesuffix(".git").split("/")
-    return (parts[0], parts[1]) if len(parts) == 2 else None
-
-
 def _on_config_inited(app: Sphinx, config: Config) -> None:
     raw = dict(config.tabbook or {})
-    launch = Launch.from_dict(raw.pop("launch", None))
     theme = config.html_theme_options or {}
     repository = Repository(
         url=str(theme.get("repository_url", "")).rstrip("/"),
         branch=str(theme.get("repository_branch") or "main"),
         path_to_book=str(theme.get("path_to_docs") or ""),
     )
-    try:
+    try:  # the same checks as the engine's load_config (launch buttons need a GitHub URL, ...)
         book = BookConfig.from_dict(raw, app.srcdir, repository=repository)
+        book.validate()
     except BookConfigError as e:
         raise ConfigError(str(e)) from None
-    github = _github_parts(repository.url)
-    if (launch.colab or launch.binderhub) and github is None:
-        raise ConfigError(
-            "tabbook config: launch.colab/launch.binderhub need `repository: url:` in _config.yml "
-            f"to be a https://github.com/<org>/<repo> URL, not {repository.url!r}"
-        )
+    launch = book.launch
+    github = github_parts(repository.url)
     if config.nb_execution_mode != "off":
         raise ConfigError(
             "tabbook: pages are executed by `python -m tabbook execute`; set "
