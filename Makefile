@@ -1,7 +1,7 @@
 # Multi-framework RNN book: one virtualenv per framework plus one for the book tooling.
 # `make help` lists the targets and variables.
 SHELL := /bin/bash
-FRAMEWORKS := pytorch tensorflow mxnet jax
+FRAMEWORKS ?= pytorch tensorflow mxnet jax
 # DEVICE=gpu builds a separate set of environments from requirements/gpu/ (CUDA builds).
 DEVICE ?= cpu
 ifeq ($(DEVICE),gpu)
@@ -12,6 +12,7 @@ VENV := .venv
 REQ_DIR := requirements
 endif
 BOOK_PY := $(VENV)/book/bin/python
+BOOK_REQ ?= requirements/book.txt
 # The framework kernels are registered into KERNELS (DIR/share/jupyter/kernels); by default the
 # book environment, which is then built first.
 KERNELS ?= $(VENV)/book
@@ -56,15 +57,38 @@ pythons:  ## print the Python each environment uses, or would be made from
 # anything is installed. The picker needs some python3 (>= 3.8) on PATH.
 PICK = $(if $(shell command -v python3),python3,$(error no python3 on PATH: install Python 3.11 \
          (apt-get install python3 python3-venv, or pyenv install 3.11))) tools/pick_python.py --venvs $(VENV)
-PICK_ENVS = book=requirements/book.txt $(foreach f,$(FRAMEWORKS),$(f)=$(REQ_DIR)/$(f).txt)
+PICK_ENVS = book=$(BOOK_REQ) $(foreach f,$(FRAMEWORKS),$(f)=$(REQ_DIR)/$(f).txt)
 # $(call venv,ENV,REQUIREMENTS...): create DIR/ENV from the picked interpreter, or keep it.
 define venv
 py=$$($(PICK) --print $(1) $(2)) && { [ -z "$$py" ] || "$$py" -m venv --clear $(VENV)/$(1); }
 endef
-# A stamp records the Python version of its environment ...
+# A stamp records the Python version of its environment, and DIR/ENV/.requirements.sha256 the
+# content of the files it was made from ...
 define stamp
-v=$$($(VENV)/$(1)/bin/python -c 'import platform; print(platform.python_version())') && echo "$$v" > $(VENV)/$(1)/.stamp
+v=$$($(VENV)/$(1)/bin/python -c 'import platform; print(platform.python_version())') && echo "$$v" > $(VENV)/$(1)/.stamp \
+  && echo "$(DIGEST_$(1))" > $(VENV)/$(1)/.requirements.sha256
 endef
+# ... so an environment is rebuilt when that content changes, never for a newer file date (a fresh
+# clone beside existing environments reinstalls nothing). DIGEST_<env>: sha256 of the content of
+# its requirement file and pyproject.toml. An environment made before these digests (a stamp, no
+# .requirements.sha256) is adopted once if its stamp is newer than those files, the rule make
+# used to apply; otherwise it is rebuilt.
+ENV_FILES_book := $(BOOK_REQ) pyproject.toml
+$(foreach f,$(FRAMEWORKS),$(eval ENV_FILES_$(f) := $(REQ_DIR)/$(f).txt pyproject.toml))
+ENV_FILES_d2l-reference := requirements/d2l-reference.txt
+define content_check
+DIGEST_$(1) := $$(firstword $$(shell cat $$(ENV_FILES_$(1)) 2>/dev/null | sha256sum))
+ifneq ($$(wildcard $(VENV)/$(1)/.stamp),)
+ifeq ($$(wildcard $(VENV)/$(1)/.requirements.sha256),)
+$$(shell find $$(ENV_FILES_$(1)) -newer $(VENV)/$(1)/.stamp 2>/dev/null | grep -q . \
+   || echo "$$(DIGEST_$(1))" > $(VENV)/$(1)/.requirements.sha256)
+endif
+endif
+ifneq ($$(DIGEST_$(1)),$$(shell cat $(VENV)/$(1)/.requirements.sha256 2>/dev/null))
+$(VENV)/$(1)/.stamp: FORCE
+endif
+endef
+$(foreach e,book $(FRAMEWORKS) d2l-reference,$(eval $(call content_check,$(e))))
 # ... so that naming another interpreter of another version (make PYTHON_MXNET=python3.12)
 # rebuilds that environment; without an override, environments are kept as they are.
 PYTHON_VAR_book := PYTHON_BOOK
@@ -90,17 +114,17 @@ define repo_on_path
 	echo "$(CURDIR)" > $$($(VENV)/$(1)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/tabbook-repo.pth
 endef
 
-$(VENV)/book/.stamp: requirements/book.txt
+$(VENV)/book/.stamp: | $(BOOK_REQ)
 	@echo "== environment: book ($(VENV)/book)"
 	@$(call venv,book,$(PICK_ENVS))
-	$(VENV)/book/bin/python -m pip install -q --disable-pip-version-check -r requirements/book.txt
+	$(VENV)/book/bin/python -m pip install -q --disable-pip-version-check -r $(BOOK_REQ)
 	$(VENV)/book/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	@$(call repo_on_path,book)
 	@$(call stamp,book)
 
 # A framework environment: its pinned requirements, d2l_support (editable, no deps), and a
 # kernel named d2l-<framework> registered into the book environment.
-$(VENV)/%/.stamp: $(REQ_DIR)/%.txt pyproject.toml | $(KERNELS_NEED)
+$(VENV)/%/.stamp: | $(REQ_DIR)/%.txt pyproject.toml $(KERNELS_NEED)
 	@echo "== environment: $* ($(VENV)/$*, $(REQ_DIR)/$*.txt)"
 	@$(call venv,$*,$(PICK_ENVS))
 	$(VENV)/$*/bin/python -m pip install -q --disable-pip-version-check -r $(REQ_DIR)/$*.txt
@@ -166,7 +190,7 @@ bench: envs  ## print the benchmark figures (engine rebuilds, training speed per
 # d2l 1.0.3's own library in a kernel of its own, the baseline of `benchmarks/train.py --reference`.
 REF_STAMP := $(VENV)/d2l-reference/.stamp
 bench-reference: $(REF_STAMP)  ## create the d2l 1.0.3 kernel that `make bench` compares against
-$(REF_STAMP): requirements/d2l-reference.txt | $(VENV)/book/.stamp
+$(REF_STAMP): | requirements/d2l-reference.txt $(VENV)/book/.stamp
 	@echo "== environment: d2l-reference ($(VENV)/d2l-reference, d2l 1.0.3)"
 	@$(call venv,d2l-reference,d2l-reference=requirements/d2l-reference.txt)
 	$(VENV)/d2l-reference/bin/python -m pip install -q --disable-pip-version-check \
