@@ -34,12 +34,22 @@ def cmd_execute(args, config) -> int:
 
 
 def sphinx_build(config, strict: bool) -> int:
+    """Build the site with jupyter-book; end with the short ``file:line`` list of the pages'
+    warnings (tabbook.sphinx.warnings keeps them, per page, until the pages are fixed)."""
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(config.root), "--builder", "html"]
     if strict:
         # --all: re-read every page, so warnings of pages unchanged since a lenient build count.
         cmd += ["--all", "--warningiserror", "--nitpick", "--keep-going"]
     print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
-    return subprocess.call(cmd)
+    rc = subprocess.call(cmd)
+    from .sphinx.warnings import listing, store_path
+    found = listing(config.build_dir)
+    if found:
+        head = (f"strict build failed: {len(found)} warning{'s' * (len(found) != 1)}" if strict and rc
+                else f"{len(found)} warning{'s' * (len(found) != 1)}, repeated on every build until fixed")
+        print(f"\n{head} (kept in {store_path(config.build_dir)}):\n" + "\n".join("  " + w for w in found),
+              file=sys.stderr, flush=True)
+    return rc
 
 
 def cmd_html(args, config) -> int:

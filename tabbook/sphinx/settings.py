@@ -101,6 +101,8 @@ def _on_config_inited(app: Sphinx, config: Config) -> None:
 
 
 def setup(app: Sphinx) -> None:
+    from . import warnings  # warnings kept per page and repeated until fixed; reference suggestions
+    warnings.setup(app)
     app.add_config_value("tabbook", {}, "env", dict)
     app.add_config_value("tabbook_offline", {}, "html", dict)
     app.add_config_value("tabbook_archives", {}, "env", dict)  # the archive role reads it
