@@ -45,7 +45,7 @@ help:  ## list the targets
 	@echo "  VENV=DIR     make the environments in DIR instead of $(VENV)"
 	@echo "  KERNELS=DIR  register the framework kernels into DIR (default: the book environment)"
 
-envs: $(VENV)/book/.stamp $(foreach f,$(FRAMEWORKS),$(VENV)/$(f)/.stamp)  ## create or update the five virtualenvs and the kernels
+envs: $(VENV)/book/.stamp $(foreach f,$(FRAMEWORKS),$(VENV)/$(f)/.stamp)  ## create the five virtualenvs and kernels; rebuild one when its requirements' content changes
 
 pythons:  ## print the Python each environment uses, or would be made from
 	@$(PICK) $(PICK_ENVS)
@@ -182,9 +182,10 @@ matrix: envs  ## d2l_support's tests on the extras' pinned, minimum and newest i
 	$(BOOK_PY) tools/extras_matrix.py $(if $(VARIANTS),--variants $(VARIANTS)) \
 	    $(if $(MATRIX_FRAMEWORKS),--frameworks $(MATRIX_FRAMEWORKS)) $(if $(MATRIX_PYTEST),--pytest-args "$(MATRIX_PYTEST)")
 
-bench: envs  ## print the benchmark figures (engine rebuilds, training speed per framework)
+bench: envs  ## print the benchmark figures (engine rebuilds, thread-count cost, training speed per framework)
 	$(BOOK_PY) benchmarks/engine_build.py --html
 	$(BOOK_PY) benchmarks/engine_parallel.py
+	$(BOOK_PY) benchmarks/reproducibility.py
 	$(BOOK_PY) benchmarks/train.py $(if $(wildcard $(REF_STAMP)),--reference)
 
 # d2l 1.0.3's own library in a kernel of its own, the baseline of `benchmarks/train.py --reference`.
