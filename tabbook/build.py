@@ -1,7 +1,7 @@
-"""Orchestration: parse -> split -> execute (cached, parallel) -> merge -> export, with progress."""
+"""Orchestration: plan (:mod:`.plan`: discover, parse, split, key) -> execute (cached, parallel)
+-> publish (merge, export, manifest), with progress. Paths: :class:`.layout.Layout`."""
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import sys
@@ -13,13 +13,16 @@ from pathlib import Path
 
 import nbformat
 
-from .cache import Cache, cache_key, deps_digests, write_atomic
+from .cache import Cache, write_atomic
 from .config import BookConfig, ConfigError
 from .execute import check_kernel, execute
-from .export import export, page_accelerator, resolve_pin, site_for
+from .export import Pin, export, resolve_pin, site_for
+from .layout import Layout
+from .markup import unknown_names_message
 from .merge import merge
-from .parse import Page, SourceError, has_tabbook_content, parse_page
-from .split import SplitNotebook, split_page
+from .parse import SourceError
+from .plan import Plan, check_patterns, discover_pages, make_plan
+from .split import SplitNotebook
 
 HEARTBEAT_S = 30
 
@@ -50,52 +53,16 @@ class Summary:
         return sum(j.status == status for j in self.jobs)
 
 
-# ---------------------------------------------------------------------------------------- pages
-
-def _toc_files(node, out: list[str]) -> None:
-    if isinstance(node, dict):
-        for k in ("root", "file"):
-            if isinstance(node.get(k), str):
-                out.append(node[k])
-        for v in node.values():
-            if isinstance(v, (list, dict)):
-                _toc_files(v, out)
-    elif isinstance(node, list):
-        for v in node:
-            _toc_files(v, out)
-
-
-def discover_pages(config: BookConfig, patterns=None) -> list[Path]:
-    """The book's ``.md`` pages (from ``_toc.yml``, else every .md), filtered by glob patterns."""
-    import yaml
-
-    root = config.root
-    toc = root / "_toc.yml"
-    if toc.is_file():
-        files: list[str] = []
-        _toc_files(yaml.safe_load(toc.read_text(encoding="utf-8")), files)
-        paths = []
-        for f in files:
-            p = root / f
-            p = p if p.suffix else p.with_suffix(".md")
-            if p.suffix == ".md" and p.is_file():
-                paths.append(p)
-    else:
-        paths = sorted(p for p in root.rglob("*.md")
-                       if not any(part.startswith((".", "_")) for part in p.relative_to(root).parts[:-1]))
-    if patterns:
-        paths = [p for p in paths
-                 if any(fnmatch.fnmatch(p.relative_to(root).as_posix(), pat) for pat in patterns)]
-    return list(dict.fromkeys(paths))
-
-
 def result_path(directory: Path, framework: str, docname: str) -> Path:
-    return Path(directory) / framework / f"{docname}.ipynb"
+    return Layout.result(directory, framework, docname)
 
 
 # ------------------------------------------------------------------------------------- progress
 
 class Progress:
+    """The build's console lines and the table of running notebooks. Worker threads change the
+    table and the heartbeat reads it: every access holds ``lock``."""
+
     def __init__(self, total: int, stream=None, width: int = 0):
         self.total, self.done, self.stream, self.width = total, 0, stream or sys.stderr, width
         self.t0 = time.monotonic()
@@ -110,6 +77,19 @@ class Progress:
 
     def job(self, job: JobResult, text: str, finished: bool = False) -> None:
         self.line(f"{job.page:<{self.width}}  {job.framework:<10} {text}", finished)
+
+    def started(self, key: tuple[str, str], cells: int) -> None:
+        with self.lock:
+            self.running[key] = [time.monotonic(), 0, cells]
+
+    def at_cell(self, key: tuple[str, str], cell: int, cells: int) -> None:
+        with self.lock:
+            if key in self.running:
+                self.running[key][1:] = [cell, cells]
+
+    def stopped(self, key: tuple[str, str]) -> None:
+        with self.lock:
+            self.running.pop(key, None)
 
     def heartbeat(self) -> None:
         now = time.monotonic()
@@ -157,122 +137,32 @@ def _cpu_count() -> int:
 
 def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out=None,
           run: bool = True, stream=None) -> Summary:
-    """Execute what is not cached, then merge and export every complete page.
+    """Plan, execute what is not cached, then publish (merge and export) every complete page.
 
     ``frameworks``: only these (pages missing others are executed but not merged);
+    ``pages``: only pages matching these globs are planned and executed (the manifest keeps
+    the other pages' entries of earlier builds);
     ``out``: also write every (page, framework) result there (portable, for ``merge-results``);
     ``run=False``: execute nothing, a cache miss is a failure.
     """
     stream = stream or sys.stderr
     t0 = time.monotonic()
-    summary = Summary()
-    if frameworks:
-        bad = [f for f in frameworks if f not in config.frameworks]
-        if bad:
-            raise ConfigError(f"--frameworks: unknown {', '.join(bad)} (book has {', '.join(config.frameworks)})")
-    pin = resolve_pin(config)  # before executing: a bad --commit stops the build here
-    if pin.warning:
-        print(f"warning: {pin.warning}", file=stream, flush=True)
-    if not config.baseurl:
-        print("note: _config.yml sets no html.baseurl: the exported notebooks cannot link to the "
-              "site (cross-references become plain text)", file=stream, flush=True)
-    cache = Cache(config.build_dir / "cache")
-    deps: dict[str, dict] = {}
-    parsed: list[Page] = []
-    todo: list[tuple[JobResult, SplitNotebook]] = []
-    results: dict[tuple[str, str], nbformat.NotebookNode] = {}
-    for path in discover_pages(config, pages):
-        try:
-            page = parse_page(path, config)
-            if not has_tabbook_content(page):
-                continue
-            splits = split_page(page, config.frameworks)
-            page_accelerator(page)  # front matter of the exported notebooks, checked up front
-        except SourceError as e:
-            summary.page_errors[path.relative_to(config.root).as_posix()] = e.format()
-            print(e.format(), file=stream, flush=True)
-            continue
-        parsed.append(page)
-        for name, split in splits.items():
-            if frameworks and name not in frameworks:
-                continue
-            if name not in deps:
-                deps[name] = deps_digests(config.frameworks[name], config.root)
-            key = cache_key(split, deps[name], config.device)
-            job = JobResult(page.rel, name, "cached", key=key)
-            summary.jobs.append(job)
-            nb = cache.get(key)
-            if nb is not None:
-                results[(page.rel, name)] = nb
-            else:
-                todo.append((job, split))
-
+    _check_frameworks(config, frameworks)
+    check_patterns(config, pages)
+    pin = _announce(config, stream)  # before executing: a bad --commit stops the build here
+    plan = make_plan(config, pages)
+    summary = Summary(page_errors=dict(plan.errors))
+    for error in plan.errors.values():
+        print(error, file=stream, flush=True)
+    results, todo = _lookup(config, plan, frameworks, summary)
     progress = Progress(len(summary.jobs), stream, max((len(j.page) for j in summary.jobs), default=0))
     for job in summary.jobs:
         if (job.page, job.framework) in results:
             progress.job(job, "cached", finished=True)
-    kernels_ok: dict[str, str] = {}
-    for job, split in todo if run else ():
-        fw = split.framework
-        if fw.name not in kernels_ok:
-            try:
-                check_kernel(fw.kernel, fw.name)
-                kernels_ok[fw.name] = ""
-            except ConfigError as e:
-                kernels_ok[fw.name] = str(e)
-                print(f"error: {e}", file=stream, flush=True)
-
-    def work(job: JobResult, split: SplitNotebook):
-        key = (job.page, job.framework)
-        start = time.monotonic()
-        progress.running[key] = [start, 0, len(split.cells)]
-        progress.job(job, f"run    ({len(split.cells)} cells)")
-
-        def on_cell(i, n):
-            progress.running[key][1:] = [i, n]
-        try:
-            nb = _result_notebook(execute(split, on_cell, threads), split, job.key, config.device)
-            cache.put(job.key, nb)
-            results[key] = nb
-            job.status = "run"
-        except SourceError as e:
-            job.status, job.error = "failed", e.format()
-        finally:
-            progress.running.pop(key, None)
-            job.seconds = time.monotonic() - start
-        if job.status == "run":
-            progress.job(job, f"done   {job.seconds:.1f}s", finished=True)
-        else:
-            progress.job(job, f"FAILED {job.seconds:.1f}s\n{job.error}", finished=True)
-
-    runnable = []
-    for job, split in todo:
-        if not run:
-            job.status, job.error = "missing", f"{job.page} [{job.framework}]: no executed result"
-            progress.job(job, "NO RESULT (execution off)", finished=True)
-        elif kernels_ok[job.framework]:
-            job.status, job.error = "failed", kernels_ok[job.framework]
-            progress.job(job, "FAILED (kernel missing)", finished=True)
-        else:
-            runnable.append((job, split))
-    # Kernels running side by side share the CPUs: each framework gets its share of threads.
-    threads = max(1, _cpu_count() // max(1, min(jobs, len(runnable))))
-    if runnable:
-        progress.line(f"executing {len(runnable)} notebook{'s' * (len(runnable) != 1)}, "
-                      f"{min(jobs, len(runnable))} at a time, "
-                      f"{os.environ.get('D2L_NUM_THREADS') or threads} CPU threads each")
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="tabbook") as pool:
-            pending = {pool.submit(work, job, split) for job, split in runnable}
-            while pending:
-                done, pending = wait(pending, timeout=HEARTBEAT_S, return_when=FIRST_COMPLETED)
-                for f in done:
-                    f.result()
-                if not done:
-                    progress.heartbeat()
-
-    _finish(config, parsed, results, summary, frameworks, out, pin, stream)
+    _execute(config, todo, results, progress, jobs=jobs, run=run, stream=stream)
+    publish(config, plan, results, summary, frameworks, out, pin, stream)
     summary.seconds = time.monotonic() - t0
-    write_atomic(config.build_dir / "summary.json", json.dumps(
+    write_atomic(Layout.of(config).summary, json.dumps(
         {"seconds": round(summary.seconds, 2), "ok": summary.ok, "jobs": [asdict(j) for j in summary.jobs],
          "commit": pin.commit, "install_ref": pin.ref,
          "page_errors": summary.page_errors, "merged": summary.merged, "incomplete": summary.incomplete},
@@ -281,17 +171,128 @@ def build(config: BookConfig, *, jobs: int = 2, frameworks=None, pages=None, out
     return summary
 
 
-def _finish(config, parsed, results, summary: Summary, frameworks, out, pin, stream) -> None:
-    """Merge and export complete pages; write the sha index and the portable results.
+def _check_frameworks(config: BookConfig, frameworks) -> None:
+    bad = [f for f in frameworks or () if f not in config.frameworks]
+    if bad:
+        raise ConfigError(unknown_names_message("--frameworks", bad, list(config.frameworks)))
+
+
+def _announce(config: BookConfig, stream) -> Pin:
+    pin = resolve_pin(config)
+    if pin.warning:
+        print(f"warning: {pin.warning}", file=stream, flush=True)
+    if not config.baseurl:
+        print("note: _config.yml sets no html.baseurl: the exported notebooks cannot link to the "
+              "site (cross-references become plain text)", file=stream, flush=True)
+    return pin
+
+
+def _lookup(config: BookConfig, plan: Plan, frameworks, summary: Summary):
+    """A job per planned (page, framework); the cached results, and what is left to run."""
+    cache = Cache(Layout.of(config).cache)
+    results: dict[tuple[str, str], nbformat.NotebookNode] = {}
+    todo: list[tuple[JobResult, SplitNotebook]] = []
+    for pp in plan.pages:
+        for name, split in pp.splits.items():
+            if frameworks and name not in frameworks:
+                continue
+            job = JobResult(pp.page.rel, name, "cached", key=pp.keys[name])
+            summary.jobs.append(job)
+            nb = cache.get(job.key)
+            if nb is not None:
+                results[(pp.page.rel, name)] = nb
+            else:
+                todo.append((job, split))
+    return results, todo
+
+
+def _kernel_problems(config: BookConfig, todo, stream) -> dict[str, str]:
+    """framework -> why its kernel cannot run ("" when it can), for the frameworks of ``todo``."""
+    problems: dict[str, str] = {}
+    for _job, split in todo:
+        fw = split.framework
+        if fw.name not in problems:
+            try:
+                kernel_hint = getattr(config, "kernel_hint", None)  # the book's fix, if it has one
+                if kernel_hint is not None:
+                    check_kernel(fw.kernel, fw.name, kernel_hint(fw.kernel))
+                else:
+                    check_kernel(fw.kernel, fw.name)
+                problems[fw.name] = ""
+            except ConfigError as e:
+                problems[fw.name] = str(e)
+                print(f"error: {e}", file=stream, flush=True)
+    return problems
+
+
+def _execute(config: BookConfig, todo, results, progress: Progress, *, jobs: int, run: bool, stream) -> None:
+    """Run the notebooks of ``todo`` (``jobs`` at a time), caching each result."""
+    cache = Cache(Layout.of(config).cache)
+    problems = _kernel_problems(config, todo, stream) if run else {}
+    runnable = []
+    for job, split in todo:
+        if not run:
+            job.status, job.error = "missing", f"{job.page} [{job.framework}]: no executed result"
+            progress.job(job, "NO RESULT (execution off)", finished=True)
+        elif problems[job.framework]:
+            job.status, job.error = "failed", problems[job.framework]
+            progress.job(job, "FAILED (kernel missing)", finished=True)
+        else:
+            runnable.append((job, split))
+    if not runnable:
+        return
+    # Kernels running side by side share the CPUs: a framework whose thread count is `auto`
+    # gets its share (a fixed count from _config.yml wins, see tabbook.execute.kernel_env).
+    at_once = min(jobs, len(runnable))
+    threads = max(1, _cpu_count() // max(1, at_once))
+
+    def work(job: JobResult, split: SplitNotebook) -> None:
+        key = (job.page, job.framework)
+        start = time.monotonic()
+        progress.started(key, len(split.cells))
+        progress.job(job, f"run    ({len(split.cells)} cells)")
+        try:
+            nb = execute(split, lambda i, n: progress.at_cell(key, i, n), threads)
+            nb = _result_notebook(nb, split, job.key, config.device)
+            cache.put(job.key, nb)
+            results[key] = nb
+            job.status = "run"
+        except SourceError as e:
+            job.status, job.error = "failed", e.format()
+        finally:
+            progress.stopped(key)
+            job.seconds = time.monotonic() - start
+        if job.status == "run":
+            progress.job(job, f"done   {job.seconds:.1f}s", finished=True)
+        else:
+            progress.job(job, f"FAILED {job.seconds:.1f}s\n{job.error}", finished=True)
+
+    counts = sorted({getattr(split.framework, "threads", None) or threads for _job, split in runnable})
+    progress.line(f"executing {len(runnable)} notebook{'s' * (len(runnable) != 1)}, {at_once} at a time, "
+                  f"{'/'.join(map(str, counts))} CPU threads each")
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="tabbook") as pool:
+        pending = {pool.submit(work, job, split) for job, split in runnable}
+        while pending:
+            done, pending = wait(pending, timeout=HEARTBEAT_S, return_when=FIRST_COMPLETED)
+            for f in done:
+                f.result()
+            if not done:
+                progress.heartbeat()
+
+
+# -------------------------------------------------------------------------------- publish
+
+def publish(config, plan: Plan, results, summary: Summary, frameworks, out, pin, stream) -> None:
+    """Merge and export complete pages; write the manifest, the sha index and the portable results.
 
     Exports are written on every build (from cached results too), so the install cells always
     name ``pin`` (this build's commit), which is no part of any cache key."""
-    merged_dir = config.build_dir / "merged"
-    index_path = merged_dir / "index.json"
+    layout = Layout.of(config)
     try:
-        index = json.loads(index_path.read_text(encoding="utf-8"))
+        index = json.loads(layout.index.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         index = {}
+    manifest = layout.read_manifest()
     site = site_for(config, discover_pages(config))  # labels of every page, for the links
     warned: set[str] = set()
 
@@ -301,24 +302,35 @@ def _finish(config, parsed, results, summary: Summary, frameworks, out, pin, str
             print(f"warning: {message}", file=stream, flush=True)
     for message in site.index.duplicates:
         warn(f"{message}: notebooks link to the first")
-    for page in parsed:
+    for rel, page in plan.plain.items():
+        manifest[page.docname] = {"source": rel, "sha256": page.sha256, "frameworks": [], "notebook": None}
+    for rel in plan.errors:
+        manifest.pop(rel.rsplit(".", 1)[0], None)  # the reader then says it was not executed
+    for pp in plan.pages:
+        page = pp.page
+        manifest.pop(page.docname, None)
         if out:
             for fw in page.frameworks:
                 nb = results.get((page.rel, fw))
                 if nb is not None:
                     nb.metadata.tabbook["source_sha256"] = page.sha256
-                    write_atomic(result_path(out, fw, page.docname), nbformat.writes(nb))
+                    write_atomic(layout.result(out, fw, page.docname), nbformat.writes(nb))
         if not all((page.rel, fw) in results for fw in page.frameworks):
             if frameworks and not any(j.page == page.rel and j.status in ("failed", "missing")
                                       for j in summary.jobs):
                 summary.incomplete.append(page.rel)
             continue
         executed = {fw: results[(page.rel, fw)] for fw in page.frameworks}
-        write_atomic(merged_dir / f"{page.docname}.ipynb", nbformat.writes(merge(page, executed)))
+        merged_path = layout.merged(page.docname)
+        write_atomic(merged_path, nbformat.writes(merge(page, executed)))
         for fw in page.frameworks:
             nb = export(page, config.frameworks[fw], executed[fw], config, site=site, ref=pin.ref, warn=warn)
-            write_atomic(config.build_dir / "notebooks" / fw / f"{page.docname}.ipynb", nbformat.writes(nb))
+            write_atomic(layout.notebook(fw, page.docname), nbformat.writes(nb))
         index = {sha: doc for sha, doc in index.items() if doc != page.docname}
         index[page.sha256] = page.docname
+        manifest[page.docname] = {"source": page.rel, "sha256": page.sha256,
+                                  "frameworks": list(page.frameworks),
+                                  "notebook": merged_path.relative_to(layout.root).as_posix()}
         summary.merged.append(page.rel)
-    write_atomic(index_path, json.dumps(index, indent=1, sort_keys=True))
+    write_atomic(layout.index, json.dumps(index, indent=1, sort_keys=True))
+    write_atomic(layout.manifest, layout.manifest_text(manifest))

@@ -34,7 +34,7 @@ def deps_digests(framework: Framework, root: Path) -> dict[str, str]:
 
 def cache_key(split, deps: dict[str, str], device: str = "cpu") -> str:
     """Key of a :class:`tabbook.split.SplitNotebook` given its framework's deps digests and the
-    device whose environments execute it (``cpu``, or ``gpu`` for ``make DEVICE=gpu``)."""
+    device whose environments execute it (``cpu``, or ``gpu`` for the GPU environments)."""
     payload = {
         "engine": ENGINE_VERSION,
         "device": device,

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import nbformat
 
-from .build import build, discover_pages, result_path
-from .cache import Cache, cache_key, deps_digests
-from .config import ConfigError, load_config, split_names
-from .parse import SourceError, parse_page, source_sha256
-from .split import split_page
+from .build import build
+from .cache import Cache
+from .config import ConfigError, load_config
+from .layout import Layout
+from .markup import split_names
+from .parse import SourceError, source_sha256
+from .plan import discover_pages, make_plan
 
 
 def _interrupted(signum, frame):
@@ -53,7 +55,7 @@ def sphinx_build(config, strict: bool) -> int:
 
 
 def cmd_html(args, config) -> int:
-    summary = build(config, jobs=args.jobs)
+    summary = build(config, jobs=args.jobs, pages=args.pages)
     if not summary.ok:
         print("execution failed: not building the site", file=sys.stderr)
         return 1
@@ -63,11 +65,14 @@ def cmd_html(args, config) -> int:
 def import_results(config, directories) -> list[str]:
     """Check the results in ``directories`` against the current sources and put them in the cache.
 
-    Returns the errors (stale or mismatched results); nothing is imported when there are any.
+    The pages are planned as ``build()`` plans them (:func:`tabbook.plan.make_plan`): a result is
+    accepted when its cache key is the key this checkout gives its (page, framework). Returns the
+    errors (stale or mismatched results); nothing is imported when there are any.
     """
-    errors, accepted = [], []
+    layout = Layout.of(config)
+    plan = make_plan(config, compile_check=False)
     pages = {p.relative_to(config.root).as_posix(): p for p in discover_pages(config)}
-    parsed = {}
+    errors, accepted = [], []
     for d in map(Path, directories):
         files = sorted(d.rglob("*.ipynb"))
         if not files:
@@ -90,26 +95,26 @@ def import_results(config, directories) -> list[str]:
             if fw not in config.frameworks:
                 errors.append(f"{f}: unknown framework {fw}")
                 continue
-            if rel not in parsed:
-                page = parse_page(pages[rel], config)
-                parsed[rel] = split_page(page, config.frameworks)
-            split = parsed[rel].get(fw)
+            if rel in plan.errors:
+                errors.append(f"{f}: its page has errors:\n{plan.errors[rel]}")
+                continue
+            pp = plan.page(rel)
             made_on = meta.get("device", "cpu")
             if made_on != config.device:
                 errors.append(f"{f}: result for {rel} [{fw}] was executed with the {made_on} "
                               f"environments; this merge is for {config.device} (pass --device {made_on})")
                 continue
-            if split is None or cache_key(split, deps_digests(config.frameworks[fw], config.root),
-                                          config.device) != key:
+            if pp is None or pp.keys.get(fw) != key:
                 errors.append(f"{f}: result for {rel} [{fw}] was made with other code, kernel or deps "
                               f"({', '.join(config.frameworks[fw].deps) or 'no deps'}) than this checkout")
                 continue
-            if f != result_path(d, fw, rel.rsplit(".", 1)[0]):
-                errors.append(f"{f}: misplaced result (expected {result_path(d, fw, rel.rsplit('.', 1)[0])})")
+            expected = layout.result(d, fw, rel.rsplit(".", 1)[0])
+            if f != expected:
+                errors.append(f"{f}: misplaced result (expected {expected})")
                 continue
             accepted.append((key, nb))
     if not errors:
-        cache = Cache(config.build_dir / "cache")
+        cache = Cache(layout.cache)
         for key, nb in accepted:
             cache.put(key, nb)
     return errors
@@ -138,6 +143,9 @@ def main(argv=None) -> int:
     ex.add_argument("--out", help="also write the executed results here, for merge-results")
     ht = sub.add_parser("html", help="execute, then build the HTML site into _build/html")
     ht.add_argument("--jobs", type=int, default=2)
+    ht.add_argument("--pages", nargs="+",
+                    help="execute only pages matching these globs; the site is built from them and "
+                         "the other pages' results of earlier builds")
     ht.add_argument("--strict", action="store_true", help="warnings are errors, nitpicky, keep going")
     mr = sub.add_parser("merge-results", help="import results executed elsewhere, then build the site")
     mr.add_argument("directories", nargs="+")
@@ -148,7 +156,7 @@ def main(argv=None) -> int:
                        help="the commit (40 hex digits) the notebooks' install cell names (default: "
                             "$TABBOOK_COMMIT, else $GITHUB_SHA, else git rev-parse HEAD)")
         p.add_argument("--device", default=os.environ.get("TABBOOK_DEVICE") or "cpu",
-                       help="which framework environments execute (cpu, or gpu for `make DEVICE=gpu`); "
+                       help="which framework environments execute (cpu, or gpu for the GPU ones); "
                             "results are cached per device (default: $TABBOOK_DEVICE, else cpu)")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupted)

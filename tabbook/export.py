@@ -1,8 +1,9 @@
 """Clean per-framework notebooks for readers (download / Colab).
 
 Each notebook has: a first markdown cell saying which framework it is for and linking back to
-the page on the site (``html.baseurl``); an install cell (id ``install``) that installs what the
-framework needs from the exact commit the site was built from (:func:`resolve_pin`); then the
+the page on the site (``html.baseurl``); when the book sets ``notebooks.install``, an install
+cell (id ``install``) that installs what the framework needs from the exact commit the site was
+built from (:func:`resolve_pin`); then the
 page for that framework only: no tab marks, conditionals resolved, fw-blocks of other frameworks
 removed, its markdown turned into plain Jupyter Markdown (:mod:`.jupyter_markdown`), that
 framework's outputs and kernelspec. ``metadata.colab`` names the notebook for Colab, and a page
@@ -63,17 +64,21 @@ def resolve_pin(config: BookConfig) -> Pin:
     branch = config.repository.branch
     return Pin(branch, None, "repository.branch", warning=(
         f"no commit for {config.root} (not a git checkout, or no git): the exported notebooks "
-        f"install d2l_support from the branch {branch!r}, not from the commit this site was built "
+        f"install the book's library from the branch {branch!r}, not from the commit this site was built "
         f"from; build in a git checkout, or pass --commit <40-hex id> (or set TABBOOK_COMMIT)"))
 
 
 def install_command(config: BookConfig, fw: Framework, ref: str | None = None) -> str:
-    """The install cell's command; ``ref`` defaults to the repository's branch."""
+    """The install cell's command (``notebooks.install`` filled in; "" when the book sets none);
+    ``ref`` defaults to the repository's branch."""
     repo = config.repository
-    if not repo.url:
+    template = config.notebooks.install
+    if not template:
+        return ""
+    if not repo.url and "{repo_url}" in template:
         raise ConfigError("_config.yml: `repository: {url: ..., branch: ...}` is needed for the "
                           "install cell of the exported notebooks")
-    cmd = config.notebooks.install.format(extra=fw.extra, repo_url=repo.url, ref=ref or repo.branch)
+    cmd = template.format(extra=fw.extra, repo_url=repo.url, ref=ref or repo.branch)
     return ("%" if cmd.startswith("pip ") else "!") + cmd
 
 
@@ -130,8 +135,9 @@ def export(page: Page, fw: Framework, executed: nbformat.NotebookNode, config: B
     if accelerator:
         nb.metadata.accelerator, nb.metadata.colab["gpuType"] = accelerator
     nb.cells.append(nbformat.v4.new_markdown_cell(intro(page, fw, config, site), id="about"))
-    nb.cells.append(nbformat.v4.new_code_cell(install_command(config, fw, ref), id="install",
-                                              metadata={"tags": ["install"]}))
+    install = install_command(config, fw, ref)
+    if install:
+        nb.cells.append(nbformat.v4.new_code_cell(install, id="install", metadata={"tags": ["install"]}))
     converter = MarkdownConverter(site, page.docname, page.rel, warn)
     ran = cells_by_source(executed)
     for cell in page.cells:

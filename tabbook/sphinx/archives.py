@@ -30,6 +30,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxRole
 from sphinx.util.nodes import split_explicit_title
 
+from ..layout import Layout
 from . import settings
 
 logger = logging.getLogger(__name__)
@@ -57,11 +58,11 @@ def site_files(outdir: Path, archive_dir: Path) -> list[tuple[Path, str]]:
 
 def notebook_files(app: Sphinx, framework: str) -> list[tuple[Path, str]]:
     """(notebook, name in the archive) for every page of the book that has ``framework``."""
-    build_dir = settings.get(app).book.build_dir
+    layout = Layout.of(settings.get(app).book)
     found = []
     for docname in sorted(app.env.found_docs):
         if framework in app.env.metadata.get(docname, {}).get("tabbook_frameworks", []):
-            path = build_dir / "notebooks" / framework / f"{docname}.ipynb"
+            path = layout.notebook(framework, docname)
             if path.is_file():
                 found.append((path, f"{docname}.ipynb"))
     return found

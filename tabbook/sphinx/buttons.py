@@ -18,7 +18,9 @@ from typing import Any
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
+from ..layout import Layout
 from . import settings
+from .reader import build_hint
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +36,14 @@ def _link(text: str, tooltip: str, icon: str, url: str, label: str) -> dict[str,
 
 def page_notebooks(app: Sphinx, docname: str) -> dict[str, Path]:
     """The per-framework notebooks of a page, in page order; warns about missing ones."""
-    build_dir = settings.get(app).book.build_dir
+    layout = Layout.of(settings.get(app).book)
     found = {}
     for framework in app.env.metadata[docname].get("tabbook_frameworks", []):
-        path = build_dir / "notebooks" / framework / f"{docname}.ipynb"
+        path = layout.notebook(framework, docname)
         if path.is_file():
             found[framework] = path
         else:
-            logger.warning(f"no {framework} notebook {path}: run `make html`",
+            logger.warning(f"no {framework} notebook {path}: {build_hint(settings.get(app).book)}",
                            location=docname, type="tabbook", subtype="notebook")
     return found
 
@@ -114,10 +116,10 @@ def _on_build_finished(app: Sphinx, exception: Exception | None) -> None:
     exporter), while Sphinx rewrites only the pages whose merged notebook changed."""
     if exception is not None or app.builder.format != "html" or not settings.get(app).launch.download:
         return
-    build_dir = settings.get(app).book.build_dir
+    layout = Layout.of(settings.get(app).book)
     for docname, meta in app.env.metadata.items():
         for fw in meta.get("tabbook_frameworks", []):
-            src = build_dir / "notebooks" / fw / f"{docname}.ipynb"
+            src = layout.notebook(fw, docname)
             if src.is_file():
                 copy_notebook(src, Path(app.outdir, "_notebooks", fw, f"{docname}.ipynb"))
 

@@ -1,9 +1,14 @@
 """Reading pages: a page with framework markup is rendered from its merged notebook.
 
-myst-nb calls :func:`read_page` (registered as the ``.md`` custom format) with the page text
-only, so the ``source-read`` handler, which knows the docname, finds the page's merged notebook
-``<build_dir>/merged/<docname>.ipynb``, checks that it was made from this very text (sha256), and
-hands it over; both run in the same process, one page at a time.
+The engine decides which pages it executes and writes that down in its manifest
+(:meth:`tabbook.layout.Layout.read_manifest`: page -> frameworks, merged notebook, sha256 of the
+page text). The ``source-read`` handler, which knows the docname, looks the page up there: a page
+whose text has the manifest's hash is rendered from the merged notebook the manifest names (or
+read by myst-nb itself when the engine found nothing to execute); a page the manifest does not
+hold in this version is an error when it has code cells or fw-blocks (:func:`tabbook.markup.has_markup`).
+myst-nb calls :func:`read_page` (the ``.md`` custom format) with the page text only, so the
+handler hands the notebook over keyed by that text's hash; both run in the same process, one
+page at a time.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from myst_nb.core.read import read_myst_markdown_notebook
 from sphinx.application import Sphinx
 from sphinx.errors import SphinxError
 
+from ..layout import Layout
 from ..markup import has_markup
 from . import settings
 
@@ -34,30 +40,43 @@ def needs_execution(text: str) -> bool:
     return has_markup(text) or "tabbook" in read_myst_markdown_notebook(text).metadata
 
 
+def build_hint(book) -> str:
+    hints = getattr(book, "hints", None)
+    return getattr(hints, "build", None) or "run `python -m tabbook html` from the book's root"
+
+
 def _on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     path = app.env.doc2path(docname)
     if not str(path).endswith(".md"):
         return
     sha = _sha256(source[0])
     book = settings.get(app).book
-    merged = book.build_dir / "merged" / f"{docname}.ipynb"
-    why = f"no {merged}"
-    if merged.is_file():
-        app.env.note_dependency(str(merged))  # re-read the page when it is re-executed
-        nb = nbformat.read(merged, as_version=4)
-        meta = nb.metadata.get("tabbook", {})
-        if meta.get("source_sha256") == sha:
-            frameworks = list(meta.get("frameworks", []))
-            unknown = [fw for fw in frameworks if fw not in book.frameworks]
-            if unknown:
-                raise TabbookError(f"{merged}: frameworks {unknown} of page {docname} are not in "
-                                   "the book's `tabbook: frameworks:` (_config.yml)")
-            app.env.metadata[docname]["tabbook_frameworks"] = frameworks
-            _handed_over[sha] = nb
-            return
-        why = f"{merged} was made from an older version of it"
+    layout = Layout.of(book)
+    entry = layout.read_manifest().get(docname)
+    if entry is None:
+        why = f"it is not in {layout.manifest}"
+    elif entry.get("sha256") != sha:
+        why = f"{layout.manifest} holds an older version of it"
+    elif not entry.get("notebook"):
+        return  # the engine found nothing to execute: myst-nb reads the page itself
+    else:
+        merged = layout.root / entry["notebook"]
+        why = f"no {merged}"
+        if merged.is_file():
+            app.env.note_dependency(str(merged))
+            nb = nbformat.read(merged, as_version=4)
+            if nb.metadata.get("tabbook", {}).get("source_sha256") == sha:
+                frameworks = list(entry.get("frameworks", []))
+                unknown = [fw for fw in frameworks if fw not in book.frameworks]
+                if unknown:
+                    raise TabbookError(f"{merged}: frameworks {unknown} of page {docname} are not in "
+                                       "the book's `tabbook: frameworks:` (_config.yml)")
+                app.env.metadata[docname]["tabbook_frameworks"] = frameworks
+                _handed_over[sha] = nb
+                return
+            why = f"{merged} was made from an older version of it"
     if needs_execution(source[0]):
-        raise TabbookError(f"page {docname} ({path}) has not been executed ({why}): run `make html`")
+        raise TabbookError(f"page {docname} ({path}) has not been executed ({why}): {build_hint(book)}")
 
 
 def read_page(text: str) -> nbformat.NotebookNode:

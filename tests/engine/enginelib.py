@@ -24,7 +24,10 @@ tabbook:
 
 
 def make_config(root, **kw) -> BookConfig:
-    d = {"frameworks": {"pytorch": {}, "jax": {}}}
+    # the engine knows no framework: the tests' book names its kernels, labels and extras
+    d = {"frameworks": {"pytorch": {"label": "PyTorch", "kernel": "d2l-pytorch", "extra": "torch"},
+                        "jax": {"label": "JAX", "kernel": "d2l-jax", "extra": "jax"}},
+         "notebooks": {"install": 'pip install "d2l_support[{extra}] @ git+{repo_url}@{ref}"'}}
     d.update(kw)
     return BookConfig.from_dict(d, root, repository={"url": "https://github.com/o/r", "branch": "dev"})
 

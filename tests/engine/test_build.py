@@ -72,10 +72,10 @@ def test_kernels_side_by_side_share_the_cpus(built):
     log = (built / "cold-build.log").read_text()
     assert f"executing 4 notebooks, 2 at a time, {threads} CPU threads each" in log
     from tabbook.execute import kernel_env
-    assert kernel_env("jax", 3)["D2L_NUM_THREADS"] == "3"
+    assert kernel_env("jax", 3, "D2L_NUM_THREADS")["D2L_NUM_THREADS"] == "3"
     os.environ["D2L_NUM_THREADS"] = "5"
-    try:  # a setting of the build's own wins
-        assert kernel_env("jax", 3)["D2L_NUM_THREADS"] == "5"
+    try:  # the count the build gives wins over one in its own environment
+        assert kernel_env("jax", 3, "D2L_NUM_THREADS")["D2L_NUM_THREADS"] == "3"
     finally:
         del os.environ["D2L_NUM_THREADS"]
 
@@ -131,7 +131,7 @@ def test_missing_kernel_says_how_to_create_it(book):
     cfg.write_text(cfg.read_text().replace("kernel: d2l-jax", "kernel: d2l-nonexistent"))
     r = run_tabbook(book, "execute")
     assert r.returncode == 1
-    assert "d2l-nonexistent" in r.stderr and "make envs" in r.stderr
+    assert "d2l-nonexistent" in r.stderr and "run `make envs` (it registers the d2l-nonexistent kernel)" in r.stderr
     assert {k for k, v in _statuses(book).items() if v == "failed"} == {k for k in ALL if k[1] == "jax"}
 
 
@@ -216,3 +216,29 @@ def test_results_are_cached_per_device(book):
     r = run_tabbook(book, "execute")
     assert r.returncode == 0, r.stderr
     assert _statuses(book) == {k: "cached" for k in ALL}
+
+
+def test_syntax_error_found_before_any_kernel_once_at_the_page_line(book):
+    page = book / "chapters/basics.md"
+    page.write_text(page.read_text().replace("print(name, int(x.sum()))", "  print(name, int(x.sum()))"))
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 1
+    line = line_of(page, "  print(name, int(x.sum()))")
+    assert f"chapters/basics.md:{line}: [pytorch, jax] IndentationError" in r.stderr
+    assert r.stderr.count("IndentationError") == 1
+    assert " run " not in r.stderr and "executing" not in r.stderr  # no kernel started
+    assert {k for k in _statuses(book)} == {k for k in ALL if k[0] == "chapters/plot.md"}
+
+
+def test_html_pages_executes_and_builds_only_from_those_pages(book):
+    page = book / "chapters/basics.md"
+    page.write_text(page.read_text().replace("x = jnp.arange(3)", "x = jnp.arange(4)"))
+    r = run_tabbook(book, "html", "--strict", "--pages", "chapters/basics.md", timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert _statuses(book) == {("chapters/basics.md", "pytorch"): "cached", ("chapters/basics.md", "jax"): "run"}
+    assert "--warningiserror" in r.stderr  # STRICT goes with it
+    html = (book / "_build/html/chapters/basics.html").read_text()
+    assert "jax 6" in html
+    assert (book / "_build/html/chapters/plot.html").is_file()  # from the earlier build's results
+    r = run_tabbook(book, "html", "--pages", "chapters/basic.md")
+    assert r.returncode == 2 and "did you mean chapters/basics.md" in r.stderr

@@ -29,10 +29,11 @@ def test_tab_object_and_select(ip):
     assert ip.user_ns.get("ran_d") == 1
 
 
-def test_detect_from_venv_name(monkeypatch):
-    monkeypatch.delenv("TABBOOK_FRAMEWORK", raising=False)
-    monkeypatch.setattr("sys.prefix", "/work/main/.venv/jax")
+def test_detect_reads_the_kernel_environment_not_the_venv_name(monkeypatch):
+    monkeypatch.setenv("TABBOOK_FRAMEWORK", "jax")
     assert Tab.detect() == "jax"
-    monkeypatch.setattr("sys.prefix", "/usr")
+    monkeypatch.delenv("TABBOOK_FRAMEWORK")
+    monkeypatch.setattr("sys.prefix", "/work/main/.venv/jax")  # no guess from a book's venv layout
+    assert Tab.detect() is None
     with pytest.raises(RuntimeError, match="tab.select"):
         Tab(Tab.detect()).selected("jax")

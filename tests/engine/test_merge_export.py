@@ -207,9 +207,10 @@ def test_site_for_indexes_every_page(tmp_path):
 
 def test_load_config_reads_title_and_baseurl(tmp_path):
     from tabbook.config import load_config
-    (tmp_path / "_config.yml").write_text("title: B\nhtml:\n  baseurl: https://o.github.io/r\n")
+    fws = "sphinx:\n  config:\n    tabbook:\n      frameworks: {jax: {kernel: k}}\n"
+    (tmp_path / "_config.yml").write_text("title: B\nhtml:\n  baseurl: https://o.github.io/r\n" + fws)
     config = load_config(tmp_path)
     assert (config.title, config.baseurl) == ("B", "https://o.github.io/r/")
-    (tmp_path / "_config.yml").write_text("html:\n  baseurl: o.github.io/r\n")
+    (tmp_path / "_config.yml").write_text("html:\n  baseurl: o.github.io/r\n" + fws)
     with pytest.raises(ConfigError, match=r"_config.yml: html.baseurl must be the site's absolute URL"):
         load_config(tmp_path)
