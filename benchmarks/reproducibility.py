@@ -32,8 +32,9 @@ from tabbook.execute import execute  # noqa: E402
 from tabbook.parse import parse_page  # noqa: E402
 from tabbook.split import split_page  # noqa: E402
 
-# a speed or a duration: "12.3 examples/sec", "4.5 s", "0:00:12"
-_VARIABLE = re.compile(r"\d[\d.,]*\s*(?:[a-z]+/s(?:ec)?|tokens/sec|examples/sec|s\b|sec\b|ms\b)|\d+:\d\d:\d\d",
+# a speed or a duration: "12.3 examples/sec", "4.5 s", "0:00:12", "'fit_seconds': 0.76"
+_VARIABLE = re.compile(r"\d[\d.,]*\s*(?:[a-z]+/s(?:ec)?|tokens/sec|examples/sec|s\b|sec\b|ms\b)|\d+:\d\d:\d\d"
+                       r"|(?<=seconds'\: )[\d.e+-]+|(?<=seconds\": )[\d.e+-]+|(?<=seconds=)[\d.e+-]+",
                        re.IGNORECASE)
 
 
@@ -102,7 +103,7 @@ def main() -> int:
             auto = max(1, cpus // jobs)
             used = config.frameworks[args.framework].threads or auto
             seconds, outputs = _run(config, args.page, args.framework, jobs, auto)
-            rows[(scheme, jobs)] = (seconds, outputs)
+            rows[(scheme, jobs)] = (seconds, outputs, used)
             print(f"{scheme:<8}{jobs:>5}{used:>9}{seconds:>18.1f}", flush=True)
     for scheme in ("fixed", "auto"):
         diff = _differences(rows[(scheme, 1)][1], rows[(scheme, args.jobs)][1])
@@ -111,8 +112,13 @@ def main() -> int:
         for d in diff[:5]:
             print(f"    {d}")
     for jobs in (1, args.jobs):
-        f, a = rows[("fixed", jobs)][0], rows[("auto", jobs)][0]
-        print(f"cost of the fixed count at JOBS={jobs}: {f - a:+.1f} s per notebook ({(f / a - 1) * 100:+.0f}%)")
+        (f, _, tf), (a, _, ta) = rows[("fixed", jobs)], rows[("auto", jobs)]
+        if tf == ta:
+            print(f"JOBS={jobs}: both schemes use {tf} thread(s); the difference, {f - a:+.1f} s, is "
+                  f"run-to-run noise on this machine")
+        else:
+            print(f"cost of the fixed count at JOBS={jobs} ({tf} vs {ta} threads): {f - a:+.1f} s per "
+                  f"notebook ({(f / a - 1) * 100:+.0f}%)")
     return 0
 
 
