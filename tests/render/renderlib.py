@@ -1,15 +1,14 @@
 """Helpers for the render/browser tests: fixture books, hand-made merged notebooks, builds.
 
-A *hand-made* merged notebook follows the engine contract but is made in this process without
-kernels: each framework's code runs here with ``FRAMEWORK = "<name>"`` (stdout, errors and
-matplotlib figures become its outputs: PNG, or SVG for MXNet), and cells are merged as the
-contract says (one shared cell when every framework gives the same code and outputs).
+A fixture page is published by the engine itself (:func:`tabbook.plan.make_plan`, then
+:func:`tabbook.build.publish`: merge, export, manifest), only without kernels: each framework's
+resolved cells run in this process with ``FRAMEWORK = "<name>"`` (stdout, errors and matplotlib
+figures become its outputs: PNG, or SVG for MXNet).
 """
 from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import io
 import shutil
 import subprocess
@@ -23,21 +22,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import nbformat  # noqa: E402
 import yaml  # noqa: E402
-from myst_nb.core.read import read_myst_markdown_notebook  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 BIN = Path(sys.executable).parent
 SVG_FRAMEWORKS = {"mxnet"}
-
-
-def tab_line(code: str, page: list[str]) -> tuple[list[str] | None, str]:
-    """(frameworks named by a leading ``%%tab`` line or None if shared, code without it)."""
-    first, _, rest = code.partition("\n")
-    if not first.startswith("%%tab"):
-        return None, code
-    names = [n.strip() for n in first[len("%%tab"):].split(",")]
-    return (list(page) if names == ["all"] else names), rest
 
 
 def run_here(code: str, framework: str) -> list[nbformat.NotebookNode]:
@@ -64,42 +53,33 @@ def run_here(code: str, framework: str) -> list[nbformat.NotebookNode]:
 
 
 def make_merged(book: Path, docname: str) -> None:
-    """Write ``_build/tabbook/merged/<docname>.ipynb`` and the per-framework notebooks."""
-    text = (book / f"{docname}.md").read_text(encoding="utf-8")
-    page_nb = read_myst_markdown_notebook(text, add_source_map=True)
-    page = page_nb.metadata["tabbook"]["frameworks"]
-    merged = nbformat.v4.new_notebook(metadata={
-        **page_nb.metadata,
-        "tabbook": {"source": f"{docname}.md", "frameworks": page,
-                    "source_sha256": hashlib.sha256(text.encode()).hexdigest()},
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
-    })
-    source_map, per_framework = [], {fw: [] for fw in page}
-    for k, (cell, line) in enumerate(zip(page_nb.cells, page_nb.metadata["source_map"])):
-        if cell.cell_type != "code":
-            merged.cells.append(cell)
-            source_map.append(line)
-            continue
-        names, code = tab_line(cell.source, page)
-        runs = {fw: (code, run_here(code, fw)) for fw in (names or page)}
-        for fw, (code_fw, outputs) in runs.items():
-            per_framework[fw].append(nbformat.v4.new_code_cell(code_fw, outputs=outputs))
-        if names is None and len({repr(r) for r in runs.values()}) == 1:
-            runs = {None: next(iter(runs.values()))}
-        for fw, (code_fw, outputs) in runs.items():
-            where = {"shared": True} if fw is None else {"framework": fw}
-            meta = {**cell.metadata, "tabbook": {**where, "source_cell": k, "line": line}}
-            merged.cells.append(nbformat.v4.new_code_cell(code_fw, outputs=outputs, metadata=meta))
-            source_map.append(line)
-    merged.metadata["source_map"] = source_map
-    out = book / "_build" / "tabbook"
-    (out / "merged" / docname).parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(merged, out / "merged" / f"{docname}.ipynb")
-    for fw, cells in per_framework.items():
-        path = out / "notebooks" / fw / f"{docname}.ipynb"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    """Publish ``docname`` as the engine does (its plan, merge, export and manifest), with each
+    framework's cells run here instead of in a kernel: ``_build/tabbook/merged/<docname>.ipynb``,
+    the per-framework notebooks and the page's manifest entry."""
+    from tabbook.build import Summary, publish
+    from tabbook.config import load_config
+    from tabbook.export import Pin
+    from tabbook.plan import make_plan
+
+    config = load_config(book)
+    plan = make_plan(config, [f"{docname}.md"], compile_check=False)
+    if plan.errors:
+        raise AssertionError("\n".join(plan.errors.values()))
+    results = {}
+    for pp in plan.pages:
+        for fw, split in pp.splits.items():
+            nb = split.to_notebook()
+            for cell in nb.cells:
+                cell.outputs = run_here(cell.source, fw)
+            nb.metadata.tabbook = {"key": pp.keys[fw], "source": pp.page.rel, "framework": fw}
+            results[(pp.page.rel, fw)] = nb
+    summary = Summary()
+    publish(config, plan, results, summary, None, None, Pin("main", None, "render tests"), io.StringIO())
+    assert summary.merged == [f"{docname}.md"], summary
+    from tabbook.layout import Layout
+    from tabbook.merge import contract_violations
+    merged = nbformat.read(Layout.of(config).merged(docname), as_version=4)
+    assert contract_violations(merged) == [], contract_violations(merged)
 
 
 def copy_book(name: str, dest: Path, tabs: str | None = None) -> Path:
