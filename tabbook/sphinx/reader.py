@@ -6,13 +6,14 @@ page text). The ``source-read`` handler, which knows the docname, looks the page
 whose text has the manifest's hash is rendered from the merged notebook the manifest names (or
 read by myst-nb itself when the engine found nothing to execute); a page the manifest does not
 hold in this version is an error when it has code cells or fw-blocks (:func:`tabbook.markup.has_markup`).
-myst-nb calls :func:`read_page` (the ``.md`` custom format) with the page text only, so the
-handler hands the notebook over keyed by that text's hash; both run in the same process, one
-page at a time.
+myst-nb calls :func:`read_page` (the ``.md`` custom format) with the page text and the keyword
+arguments registered with the format: here the build folder, so that it finds the notebook
+through the manifest by the text's hash; no state passes between the two but the manifest.
 """
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import nbformat
 from myst_nb.core.read import read_myst_markdown_notebook
@@ -22,9 +23,6 @@ from sphinx.errors import SphinxError
 from ..layout import Layout
 from ..markup import has_markup
 from . import settings
-
-
-_handed_over: dict[str, nbformat.NotebookNode] = {}  # sha256 of a page's text -> merged notebook
 
 
 class TabbookError(SphinxError):
@@ -72,18 +70,39 @@ def _on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
                     raise TabbookError(f"{merged}: frameworks {unknown} of page {docname} are not in "
                                        "the book's `tabbook: frameworks:` (_config.yml)")
                 app.env.metadata[docname]["tabbook_frameworks"] = frameworks
-                _handed_over[sha] = nb
                 return
             why = f"{merged} was made from an older version of it"
     if needs_execution(source[0]):
         raise TabbookError(f"page {docname} ({path}) has not been executed ({why}): {build_hint(book)}")
 
 
-def read_page(text: str) -> nbformat.NotebookNode:
+def merged_notebook(layout: Layout, text: str) -> nbformat.NotebookNode | None:
+    """The merged notebook the manifest names for a page of this very text, if any."""
+    sha = _sha256(text)
+    for entry in layout.read_manifest().values():
+        if entry.get("sha256") == sha and entry.get("notebook"):
+            path = layout.root / entry["notebook"]
+            try:
+                nb = nbformat.read(path, as_version=4)
+            except (OSError, ValueError):
+                return None
+            return nb if nb.metadata.get("tabbook", {}).get("source_sha256") == sha else None
+    return None
+
+
+def read_page(text: str, build_dir: str | None = None) -> nbformat.NotebookNode:
     """The myst-nb reader for ``.md`` pages: the merged notebook, or the page itself as MyST."""
-    nb = _handed_over.pop(_sha256(text), None)
+    nb = merged_notebook(Layout(Path(build_dir)), text) if build_dir else None
     return nb if nb is not None else read_myst_markdown_notebook(text, add_source_map=True)
 
 
+def _register_build_dir(app: Sphinx, config) -> None:
+    """Give the ``.md`` reader the build folder (after :mod:`.settings` registered it)."""
+    reader, kwargs, commonmark = config.nb_custom_formats[".md"]
+    config.nb_custom_formats = {**config.nb_custom_formats, ".md": (
+        reader, {**kwargs, "build_dir": str(settings.get(app).book.build_dir)}, commonmark)}
+
+
 def setup(app: Sphinx) -> None:
+    app.connect("config-inited", _register_build_dir, priority=600)
     app.connect("source-read", _on_source_read)

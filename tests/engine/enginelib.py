@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tabbook.config import BookConfig
+from tabbook.config import BookConfig, load_config
+from tabbook.layout import Layout
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_BOOK = Path(__file__).parent / "fixtures" / "book"
@@ -30,6 +31,11 @@ def make_config(root, **kw) -> BookConfig:
          "notebooks": {"install": 'pip install "d2l_support[{extra}] @ git+{repo_url}@{ref}"'}}
     d.update(kw)
     return BookConfig.from_dict(d, root, repository={"url": "https://github.com/o/r", "branch": "dev"})
+
+
+def layout(root: Path) -> Layout:
+    """The build folder's paths of the book at ``root``."""
+    return Layout.of(load_config(root))
 
 
 def write_page(root: Path, rel: str, body: str, front: str = FRONT) -> Path:

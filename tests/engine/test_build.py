@@ -13,16 +13,16 @@ import nbformat
 import pytest
 
 from tabbook.parse import source_sha256
-from enginelib import REPO, copy_book, line_of, run_tabbook
+from enginelib import REPO, copy_book, layout, line_of, run_tabbook
 
 
 def _statuses(root: Path) -> dict:
-    summary = json.loads((root / "_build/tabbook/summary.json").read_text())
+    summary = json.loads(layout(root).summary.read_text())
     return {(j["page"], j["framework"]): j["status"] for j in summary["jobs"]}
 
 
 def _merged(root: Path, doc: str):
-    return nbformat.read(root / f"_build/tabbook/merged/{doc}.ipynb", as_version=4)
+    return nbformat.read(layout(root).merged(doc), as_version=4)
 
 
 def _printed(nb) -> list[str]:
@@ -59,11 +59,11 @@ def test_cold_build_outputs(built):
     assert any("image/png" in o.get("data", {}) for c in plot.cells for o in c.get("outputs", []))
     # the hidden setup cell is in no output
     for fw in ("pytorch", "jax"):
-        nb = nbformat.read(built / f"_build/tabbook/notebooks/{fw}/chapters/basics.ipynb", as_version=4)
+        nb = nbformat.read(layout(built).notebook(fw, "chapters/basics"), as_version=4)
         text = nbformat.writes(nb)
         assert "load_ext" not in text and "%%tab" not in text
         assert nb.metadata.kernelspec["name"] == f"d2l-{fw}"
-    index = json.loads((built / "_build/tabbook/merged/index.json").read_text())
+    index = json.loads(layout(built).index.read_text())
     assert sorted(index.values()) == ["chapters/basics", "chapters/plot"]
 
 

@@ -10,6 +10,7 @@ from tabbook.cache import Cache, cache_key, deps_digests
 from tabbook.config import ConfigError
 from tabbook.export import export, install_command, page_accelerator, resolve_fw_blocks, resolve_pin, site_for
 from tabbook.parse import SourceError
+from tabbook.layout import Layout
 from tabbook.merge import merge
 from tabbook.parse import parse_page
 from tabbook.split import split_page
@@ -180,18 +181,18 @@ def test_every_build_rewrites_the_pin_without_executing(tmp_path, monkeypatch):
     """The commit is no part of a cache key: a new commit re-exports cached results."""
     config, page, ran = _page(tmp_path)
     (tmp_path / "_toc.yml").write_text("root: ch/p\n")
-    cache = Cache(config.build_dir / "cache")
+    cache = Cache(Layout.of(config).cache)
     for fw, split in split_page(page, config.frameworks).items():
         key = cache_key(split, deps_digests(config.frameworks[fw], config.root), config.device)
         ran[fw].metadata.tabbook = {"key": key}
         cache.put(key, ran[fw])
-    notebook = tmp_path / "_build/tabbook/notebooks/jax/ch/p.ipynb"
+    notebook = Layout.of(config).notebook("jax", "ch/p")
     for commit in ("a" * 40, "b" * 40):
         monkeypatch.setenv("TABBOOK_COMMIT", commit)
         summary = build(config, run=False)
         assert summary.ok and {j.status for j in summary.jobs} == {"cached"}
         assert notebook.read_text().count(f"@{commit}") == 1
-        assert json.loads((tmp_path / "_build/tabbook/summary.json").read_text())["commit"] == commit
+        assert json.loads(Layout.of(config).summary.read_text())["commit"] == commit
 
 
 def test_site_for_indexes_every_page(tmp_path):

@@ -201,7 +201,7 @@ def _read(monkeypatch, config, docname):
     app.env.metadata[docname] = {}
     text = (config.root / f"{docname}.md").read_text(encoding="utf-8")
     reader._on_source_read(app, docname, [text])
-    return app, reader.read_page(text)
+    return app, reader.read_page(text, build_dir=str(config.build_dir))
 
 
 def test_reader_renders_what_the_manifest_names(tmp_path, config, monkeypatch):

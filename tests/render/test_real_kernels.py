@@ -8,6 +8,8 @@ import importlib.metadata
 import subprocess
 
 import pytest
+from tabbook.config import load_config
+from tabbook.layout import Layout
 from renderlib import BIN, REPO, copy_book, soup, sphinx_build
 from test_render import design_tabsets, stream_text
 
@@ -56,5 +58,5 @@ def test_download_buttons_serve_the_per_framework_notebooks(real_book):
              for a in soup(real_book, "chapters/kernels").select(".article-header-buttons a")}
     for fw, label in (("pytorch", "PyTorch"), ("jax", "JAX")):
         served = (real_book / "_build" / "html" / "chapters" / links[f".ipynb ({label})"]).resolve()
-        published = real_book / "_build" / "tabbook" / "notebooks" / fw / "chapters" / "kernels.ipynb"
+        published = Layout.of(load_config(real_book)).notebook(fw, "chapters/kernels")
         assert served.read_bytes() == published.read_bytes()

@@ -6,6 +6,8 @@ import re
 
 import nbformat
 import pytest
+from tabbook.config import load_config
+from tabbook.layout import Layout
 from renderlib import PAGES, copy_book, make_merged, sphinx_build, soup
 
 LABELS = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet", "jax": "JAX"}
@@ -173,7 +175,7 @@ def test_reexecuted_page_is_reread(tmp_path):
     for page in PAGES:
         make_merged(root, page)
     assert sphinx_build(root).returncode == 0
-    merged = root / "_build" / "tabbook" / "merged" / "chapters" / "second.ipynb"
+    merged = Layout.of(load_config(root)).merged("chapters/second")
     nb = nbformat.read(merged, as_version=4)
     nb.cells[-1].outputs[0].text = "second page: jax, re-executed\n"
     nbformat.write(nb, merged)
@@ -189,7 +191,7 @@ def test_an_incremental_build_publishes_re_exported_notebooks(tmp_path_factory):
     for page in PAGES:
         make_merged(root, page)
     assert sphinx_build(root).returncode == 0
-    exported = root / "_build" / "tabbook" / "notebooks" / "jax" / "chapters" / "second.ipynb"
+    exported = Layout.of(load_config(root)).notebook("jax", "chapters/second")
     nb = nbformat.read(exported, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_markdown_cell("exported again"))
     nbformat.write(nb, exported)
