@@ -244,6 +244,7 @@ def _execute(config: BookConfig, todo, results, progress: Progress, *, jobs: int
     # Kernels running side by side share the CPUs: a framework whose thread count is `auto`
     # gets its share (a fixed count from _config.yml wins, see tabbook.execute.kernel_env).
     at_once = min(jobs, len(runnable))
+    logs = Layout.of(config).logs
     threads = max(1, _cpu_count() // max(1, at_once))
 
     def work(job: JobResult, split: SplitNotebook) -> None:
@@ -252,7 +253,7 @@ def _execute(config: BookConfig, todo, results, progress: Progress, *, jobs: int
         progress.started(key, len(split.cells))
         progress.job(job, f"run    ({len(split.cells)} cells)")
         try:
-            nb = execute(split, lambda i, n: progress.at_cell(key, i, n), threads)
+            nb = execute(split, lambda i, n: progress.at_cell(key, i, n), threads, log_dir=logs)
             nb = _result_notebook(nb, split, job.key, config.device)
             cache.put(job.key, nb)
             results[key] = nb

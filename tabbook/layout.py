@@ -9,6 +9,8 @@
       notebooks/<framework>/<docname>.ipynb  the readers' notebooks (download / Colab)
       manifest.json                        page -> frameworks, merged notebook, source hash
       summary.json                         the last build's jobs, errors and timings
+      warnings.json                        Sphinx warnings per page, kept until fixed
+      logs/<framework>/<docname>.log       each kernel's own output (native start-up lines)
       figures/                             figures extensions draw from merged notebooks
 
 A portable results folder (``execute --out D``, read by ``merge-results D``) holds
@@ -60,6 +62,14 @@ class Layout:
     @property
     def summary(self) -> Path:
         return self.root / "summary.json"
+
+    @property
+    def warnings(self) -> Path:
+        return self.root / "warnings.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
 
     @property
     def figures(self) -> Path:

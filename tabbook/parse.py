@@ -109,7 +109,8 @@ def parse_page(path, config: BookConfig) -> Page:
     try:
         nb = read_myst_markdown_notebook(text, add_source_map=True, path=path)
     except Exception as e:  # myst-nb raises several types for bad front matter / directives
-        raise SourceError(rel, 1, f"cannot read the page: {e}") from None
+        raise SourceError(rel, 1, f"cannot read the page: {e} (fix the front matter or the directive "
+                          f"named; a page starts with `---`, its YAML front matter, and `---`)") from None
     meta = dict(nb.metadata)
     smap = meta.pop("source_map")
     tb = meta.get("tabbook") or {}
@@ -118,7 +119,8 @@ def parse_page(path, config: BookConfig) -> Page:
     if declared is not None:
         if isinstance(declared, str):
             declared = split_names(declared)
-        frameworks = list(_check_names(declared, book, rel, 1, "front matter tabbook.frameworks"))
+        at = next((n for n, ln in enumerate(lines, 1) if re.match(r"\s*frameworks\s*:", ln)), 1)
+        frameworks = list(_check_names(declared, book, rel, at, "front matter tabbook.frameworks"))
     else:
         frameworks = book[:1]
     cells = []
@@ -134,7 +136,8 @@ def parse_page(path, config: BookConfig) -> Page:
             cells.append(Cell(i, "markdown", src, line, md, directive_line=start))
             continue
         if nbcell.cell_type != "code":
-            raise SourceError(rel, start + 1, f"unsupported cell type {nbcell.cell_type}")
+            raise SourceError(rel, start + 1, f"unsupported cell type {nbcell.cell_type} (a page holds "
+                              f"markdown and {{code-cell}} directives only)")
         tags = list(md.get("tags", []))
         names: list[str] = []
         for t in [t for t in tags if t.startswith(TAB_TAG)]:

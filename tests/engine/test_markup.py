@@ -154,3 +154,12 @@ def test_sphinx_directive_splits_names_like_the_engine(tmp_path):
     tree = app.env.get_doctree("index")
     assert [n["frameworks"] for n in tree.findall(fw_block)] == [
         ["mxnet", "tensorflow"], ["mxnet", "jax"], ["pytorch", "jax"]]
+
+
+def test_front_matter_framework_names_reported_at_their_line(tmp_path, config):
+    front = "---\ntitle: t\ntabbook:\n  frameworks: [pytorch, jaxx]\n---\n"
+    p = write_page(tmp_path, "a.md", "# A\n", front=front)
+    with pytest.raises(SourceError) as e:
+        parse_page(p, config)
+    assert e.value.line == line_of(p, "  frameworks: [pytorch, jaxx]")
+    assert "did you mean 'jax'?" in e.value.message
