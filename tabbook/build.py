@@ -294,6 +294,10 @@ def publish(config, plan: Plan, results, summary: Summary, frameworks, out, pin,
     except (OSError, ValueError):
         index = {}
     manifest = layout.read_manifest()
+    if not plan.partial:  # pages that left the book leave the manifest
+        planned = {rel.rsplit(".", 1)[0] for rel in [*plan.plain, *plan.errors]} | {
+            pp.page.docname for pp in plan.pages}
+        manifest = {doc: entry for doc, entry in manifest.items() if doc in planned}
     site = site_for(config, discover_pages(config))  # labels of every page, for the links
     warned: set[str] = set()
 

@@ -31,6 +31,7 @@ class Plan:
     pages: list[PagePlan] = field(default_factory=list)  # pages the engine executes, in TOC order
     errors: dict[str, str] = field(default_factory=dict)  # page rel -> formatted SourceError
     plain: dict[str, Page] = field(default_factory=dict)  # pages without code or framework markup
+    partial: bool = False  # planned for --pages: the book's other pages were not looked at
 
     def page(self, rel: str) -> PagePlan | None:
         return next((p for p in self.pages if p.page.rel == rel), None)
@@ -154,7 +155,7 @@ def compile_errors(page: Page, splits: dict[str, SplitNotebook], languages: dict
 
 def make_plan(config: BookConfig, patterns=None, *, compile_check: bool = True) -> Plan:
     """Parse, split, check and key every page matching ``patterns`` (all pages by default)."""
-    plan = Plan()
+    plan = Plan(partial=bool(patterns))
     deps: dict[str, dict] = {}
     languages: dict[str, str | None] = {}
     for path in discover_pages(config, patterns):

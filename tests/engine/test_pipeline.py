@@ -171,6 +171,12 @@ def test_publish_writes_the_manifest_the_layout_names(tmp_path, config):
     _publish(config, plan, _fake_results(plan))
     assert "h" not in layout.read_manifest()
 
+    # a page that left the book (here: deleted) leaves the manifest with the next full plan
+    (tmp_path / "prose.md").unlink()
+    plan = make_plan(config)
+    _publish(config, plan, _fake_results(plan))
+    assert set(layout.read_manifest()) == {"g"}
+
 
 def test_unreadable_or_old_manifest_reads_as_empty(tmp_path):
     layout = Layout(tmp_path)
