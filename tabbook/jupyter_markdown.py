@@ -33,12 +33,12 @@ from typing import Callable
 
 from docutils.nodes import make_id
 
+from .markup import DIRECTIVE_INFO as DIRECTIVE
 from .markup import fences
 
 LABEL = re.compile(r"^\s*\(([^()\s]+)\)=\s*$")
 HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 COMMENT = re.compile(r"^\s*%")
-DIRECTIVE = re.compile(r"^\{([A-Za-z][\w:.+-]*)\}\s*(.*?)\s*$")
 OPTION = re.compile(r"^\s*:([\w-]+):\s*(.*?)\s*$")
 MATH_LABEL = re.compile(r"^(.*\$\$)\s*\(([^()\s]+)\)\s*$")
 EXPLICIT = re.compile(r"^(.*?)\s*<([^<>]+)>$", re.S)
