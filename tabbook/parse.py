@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import BookConfig
-from .markup import MarkupError, check_names, fw_blocks, has_markup, split_names
+from .markup import MarkupError, check_names, fw_blocks, split_names
 
 TAB_TAG = "tab-"
 _TAB_LINE = re.compile(r"^%%tab(?:\s+(.*?))?\s*$")
@@ -48,6 +48,7 @@ class Cell:
     metadata: dict = field(default_factory=dict)  # tags kept, tab-* tags removed
     frameworks: tuple[str, ...] | None = None  # code: None = shared by all; else marked
     directive_line: int = 0  # the cell's entry in myst-nb's source map
+    fw_blocks: tuple = ()  # markdown: (line, frameworks) of each top-level fw-block
 
 
 @dataclass
@@ -133,7 +134,7 @@ def parse_page(path, config: BookConfig) -> Page:
             blocks = _fw_blocks(src, line, rel, frameworks if declared is not None else book)
             if blocks and marked_at is None:
                 marked_at = blocks[0][0]
-            cells.append(Cell(i, "markdown", src, line, md, directive_line=start))
+            cells.append(Cell(i, "markdown", src, line, md, directive_line=start, fw_blocks=tuple(blocks)))
             continue
         if nbcell.cell_type != "code":
             raise SourceError(rel, start + 1, f"unsupported cell type {nbcell.cell_type} (a page holds "
@@ -179,5 +180,4 @@ def parse_page(path, config: BookConfig) -> Page:
 
 def has_tabbook_content(page: Page) -> bool:
     """Whether the engine must execute/merge this page (code cells or framework markup)."""
-    return bool(page.code_cells) or "tabbook" in page.metadata or any(
-        has_markup(c.source) for c in page.cells if c.kind == "markdown")
+    return bool(page.code_cells) or "tabbook" in page.metadata or any(c.fw_blocks for c in page.cells)
