@@ -3,7 +3,7 @@
 Sphinx re-reads only the pages that changed, and re-writes only those it must, so a warning of a
 page that is not touched is printed once and then never again: after a strict build failed on a
 broken reference, a plain build says "succeeded" although the page is still broken. This module
-keeps every page's warnings in ``<build_dir>/warnings.json`` (``build_dir``: the engine's folder),
+keeps every page's warnings in ``warnings.json`` of the engine's folder (:class:`tabbook.layout.Layout`),
 split by phase: those of reading (markup, directives) and those of writing (references are
 resolved while a page is written). A phase that runs for a page replaces that page's record; at
 the end of every build the warnings of pages (and phases) that did not run again are printed
@@ -26,13 +26,13 @@ from sphinx.application import Sphinx
 from sphinx.util import logging as sphinx_logging
 from sphinx.util.build_phase import BuildPhase
 
-STORE = "warnings.json"
 REPEATED = "(still there from an earlier build: the page was not re-read) "
 logger = sphinx_logging.getLogger(__name__)
 
 
 def store_path(build_dir) -> Path:
-    return Path(build_dir) / STORE
+    from tabbook.layout import Layout
+    return Layout(Path(build_dir)).warnings
 
 
 def read_store(build_dir) -> dict[str, dict[str, list[list]]]:
