@@ -247,7 +247,8 @@ def test_preface_says_which_build_this_is():
 def test_clipping_exercise_says_what_each_framework_did():
     """Exercise 4: at lr 1 clipping never acts (same numbers); at lr 4 the unclipped run blows up
     in PyTorch, TensorFlow and JAX but not the clipped one, and MXNet's two runs are the same."""
-    line = r'lr {lr}, {kind} *: training perplexity ([\d. ]+) \(after each epoch\), validation ([\d.]+)'
+    line = (r'lr {lr}, {kind} *: training perplexity ([\d.e+ ]+) \(after each epoch\), '
+            r'validation ([\d.e+]+)')
     runs = {}
     for lr in (1, 4):
         for kind in ('clipped at 1', 'no clipping'):
