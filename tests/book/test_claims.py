@@ -261,3 +261,18 @@ def test_clipping_exercise_says_what_each_framework_did():
             assert clipped == unclipped
         else:
             assert max(unclipped[0]) > 1e6 and max(unclipped[0]) > 100 * max(clipped[0]), fw
+
+
+# ---------------------------------------------------------------- exercises
+# Pages that do not teach: the preface, and the results page, which only collects runs.
+NOT_TEACHING = {'index', 'results'}
+
+
+@pytest.mark.parametrize('stem', [s for s in claim_pages() if s not in NOT_TEACHING])
+def test_every_teaching_page_has_exercises(stem):
+    text = (CHAPTERS / f'{stem}.md').read_text(encoding='utf-8')
+    m = re.search(r'^## Exercises\n(.*?)(?=^## |\Z)', text, re.M | re.S)
+    assert m, f'chapters/{stem}.md has no "## Exercises" section: add questions (and an executed ' \
+              f'answer where running it teaches something)'
+    questions = re.findall(r'^\d+\. ', m.group(1), re.M)
+    assert len(questions) >= 2, f'chapters/{stem}.md: {len(questions)} exercise(s)'
