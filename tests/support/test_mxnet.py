@@ -317,8 +317,11 @@ def test_time_machine_arrays(data):
     assert data.X.shape == data.Y.shape == (15000, 32)
     assert data.X.dtype == onp.int32
     X, Y = data.X.asnumpy(), data.Y.asnumpy()
-    assert onp.array_equal(X[:, 1:], Y[:, :-1]) and onp.array_equal(X[1:, 0], Y[:-1, 0])
-    assert X[:, 0].tolist() == data.corpus[:15000]
+    assert onp.array_equal(X[:, 1:], Y[:, :-1])
+    for rows in (slice(0, 10000), slice(10000, 15000)):  # consecutive windows within each split
+        assert onp.array_equal(X[rows][1:, 0], Y[rows][:-1, 0])
+    assert X[:10000, 0].tolist() == data.corpus[:10000]
+    assert X[10000:, 0].tolist() == data.corpus[10032:15032]  # after the last training token
     assert ''.join(data.vocab.to_tokens(X[0])) == ''.join(data.vocab.to_tokens(data.corpus[:32]))
 
 

@@ -67,7 +67,10 @@ def test_time_machine_arrays(data):
     assert len(data.vocab) == 28
     assert data.X.shape == data.Y.shape == (950 + 420, 8)
     np.testing.assert_array_equal(data.X[:, 1:], data.Y[:, :-1])  # targets are shifted inputs
-    np.testing.assert_array_equal(data.X[:, 0], data.corpus[:950 + 420])
+    # training windows start at tokens 0..949, validation windows after the last training token
+    np.testing.assert_array_equal(data.X[:950, 0], data.corpus[:950])
+    assert data.val_start == 950 + 8
+    np.testing.assert_array_equal(data.X[950:, 0], data.corpus[958:958 + 420])
 
 
 def test_train_loader_shuffles_every_example_once(data):
