@@ -19,6 +19,11 @@ metadata under ``d2l_support``: ``Trainer.fit`` puts ``trainer.summary()`` under
   must have exactly one run per page. Below the table, one computed sentence per framework
   compares validation perplexity and fit time with the baseline.
 
+``{d2l-device}`` writes the sentence that says which build the reader is looking at: it reads
+the device of every training run of every executed page (the ``device`` of each
+``d2l_support.run`` record) and says, per framework, where they trained; the build is called a
+CPU build when every run trained on the CPU, a GPU build otherwise.
+
 ``{d2l-versions}`` tabulates the versions a page's cells put under ``d2l_support.versions``
 (a list of [name, version] pairs, which keeps their order through JSON), one row per framework; ``:page:`` names the page (default: this one).
 
@@ -305,7 +310,9 @@ def describe_diff(value, base):
     diff = value - base
     if abs(diff) < 0.005:
         return 'the same to two decimals'
-    return f'{abs(diff):.2f} {"higher" if diff > 0 else "lower"}, {abs(diff) / base:.0%}'
+    share = abs(diff) / base
+    return f'{abs(diff):.2f} {"higher" if diff > 0 else "lower"}, {share:.0%}' if share >= 0.01 \
+        else f'{abs(diff):.2f} {"higher" if diff > 0 else "lower"}, {share:.1%}'
 
 
 def describe_speed(seconds, base):
@@ -341,8 +348,57 @@ class VersionsDirective(D2LDirective):
         return [table_node(['Framework', 'Python', 'Libraries'], rows)]
 
 
+# --------------------------------------------------------------------------------------------
+# {d2l-device}
+# --------------------------------------------------------------------------------------------
+def devices_of_runs(runs):
+    """{framework: sorted devices} from (docname, framework, record) triples."""
+    found = {}
+    for _, framework, record in runs:
+        device = record.get('device')
+        if not device:
+            raise D2LDataError(f'a {framework} run records no device')
+        found.setdefault(framework, set()).add(device)
+    return {fw: sorted(devices) for fw, devices in found.items()}
+
+
+def device_sentence(labels, devices):
+    """The preface's sentence: which build this is, and where each framework trained."""
+    missing = [label for fw, label in labels.items() if fw not in devices]
+    if missing:
+        raise D2LDataError('no training run recorded for ' + ', '.join(missing))
+    on_cpu = all(d == ['cpu'] for d in devices.values())
+    kind = 'a CPU build' if on_cpu else 'a GPU build'
+    if on_cpu:
+        where = (f'every training run of every page, in all {len(labels)} frameworks, ran on '
+                 f'the CPU (the device the training outputs name: cpu)')
+    else:
+        where = '; '.join(f'{label} trained on {" and ".join(devices[fw])}'
+                          for fw, label in labels.items())
+    return f'The site you are reading is {kind}: {where}.'
+
+
+class DeviceDirective(D2LDirective):
+    has_content = False
+
+    def build(self):
+        labels = self.frameworks()
+        runs = []
+        for docname in sorted(self.env.found_docs):
+            if not merged_path(self.env.app, docname).is_file():
+                continue
+            notebook = self.notebook(docname)
+            runs.extend((docname, fw, record) for fw, _, record in cell_facts(notebook, 'run'))
+        if not runs:
+            raise D2LDataError('no executed page holds a training run: run `make html`')
+        paragraph = nodes.paragraph(text=device_sentence(labels, devices_of_runs(runs)),
+                                    classes=['d2l-device'])
+        return [paragraph]
+
+
 def setup(app):
     app.setup_extension('tabbook.sphinx')  # the engine's extension: config and merged notebooks
     app.add_directive('d2l-runs', RunsDirective)
     app.add_directive('d2l-versions', VersionsDirective)
+    app.add_directive('d2l-device', DeviceDirective)
     return {'version': __version__, 'parallel_read_safe': True, 'parallel_write_safe': True}

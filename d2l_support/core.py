@@ -11,6 +11,7 @@ import collections
 import hashlib
 import inspect
 import io
+import math
 import os
 import random
 import re
@@ -27,7 +28,7 @@ __all__ = [
     'add_to_class', 'HyperParameters', 'DataError', 'data_dir', 'download', 'DataFile',
     'TIME_MACHINE', 'Vocab', 'tokenize', 'TimeMachineText', 'TimeMachineData', 'ArrayLoader', 'DataModuleBase',
     'ProgressBoard', 'PlotMixin', 'EagerSteps', 'ClassifierSteps', 'PerplexitySteps', 'TrainerBase', 'LanguageModelMixin', 'seed_everything',
-    'num_threads',
+    'num_threads', 'device_label',
 ]
 
 
@@ -228,14 +229,24 @@ class TimeMachineData(TimeMachineText):
 
     A framework's `TimeMachine` mixes this with its `DataModule` and converts the arrays with
     `as_tensor`; the training loader is shuffled, the validation loader keeps the text's order.
+    `X` and `Y` hold the `num_train` training windows, then the `num_val` validation windows;
+    the validation windows start `num_steps` tokens after the last training window does, so
+    they share no token with the training text (`val_start` is their corpus offset).
     """
 
     def __init__(self, batch_size, num_steps, num_train=10000, num_val=5000, root=None):
         super().__init__(root=root)
         self.save_hyperparameters()
         self.corpus, self.vocab = self.build(self._download())
-        X, Y = self.sequence_arrays(self.corpus, num_steps, num_train + num_val)
-        self.X, self.Y = self.as_tensor(X), self.as_tensor(Y)
+        # Windows overlap (window i starts at token i), so the last training window ends
+        # `num_steps` tokens past window `num_train`'s start: validation starts after that gap,
+        # and no token a validation window reads or predicts was ever a training input or label.
+        gap = num_steps
+        X, Y = self.sequence_arrays(self.corpus, num_steps, num_train + gap + num_val)
+        keep = np.r_[0:num_train, num_train + gap:num_train + gap + num_val]
+        self.X, self.Y = self.as_tensor(X[keep]), self.as_tensor(Y[keep])
+        #: corpus offsets where the training and the validation windows start
+        self.train_start, self.val_start = 0, num_train + gap
 
     def as_tensor(self, array):
         return array
@@ -343,18 +354,26 @@ class ProgressBoard(HyperParameters):
             self.display = os.environ.get('D2L_BOARD', 'on').lower() not in ('off', '0', 'no')
         self.data = collections.OrderedDict()
         self._pending = collections.defaultdict(list)
+        self._means = {}
         self._fig, self._ax, self._lines = None, None, {}
         # Live drawing waits `min_interval` seconds at first, then at least 30 times as long as
         # the last render took, so that drawing costs at most a few percent of training.
         self._handle, self._last_draw, self._gap = None, time.monotonic(), min_interval
 
-    def draw(self, x, y, label, every_n=1):
+    def draw(self, x, y, label, every_n=1, mean='arithmetic'):
         """Add a point; every `every_n` points of a label are averaged into one plotted point.
+
+        `mean='geometric'` averages the group in log space: for perplexities exp(l_i) of batch
+        losses l_i that is exp(mean l_i), the perplexity of the group's mean loss (an arithmetic
+        mean of per-batch perplexities would be larger, by Jensen's inequality).
 
         `y` may be a number or a framework's scalar array: it is turned into a float only when its
         group is averaged, so that training on a GPU waits for its results once per plotted
         point, not once per batch.
         """
+        if mean not in ('arithmetic', 'geometric'):
+            raise ValueError(f"mean must be 'arithmetic' or 'geometric', not {mean!r}")
+        self._means[label] = mean
         pending = self._pending[label]
         pending.append((float(x), y))
         if len(pending) < max(1, int(every_n)):
@@ -367,7 +386,12 @@ class ProgressBoard(HyperParameters):
         pending = self._pending[label]
         xs, ys = zip(*pending)
         pending.clear()
-        self.data.setdefault(label, []).append((xs[-1], sum(float(y) for y in ys) / len(ys)))
+        values = [float(y) for y in ys]
+        if self._means.get(label) == 'geometric':
+            value = math.exp(sum(math.log(v) for v in values) / len(values))
+        else:
+            value = sum(values) / len(values)
+        self.data.setdefault(label, []).append((xs[-1], value))
 
     def last(self, label):
         """The last plotted value of a curve (None if it has none yet)."""
@@ -448,6 +472,9 @@ class PlotMixin:
 
     plot_train_per_epoch = 2
     plot_valid_per_epoch = 1
+    #: curves whose batch values are averaged geometrically: a perplexity exp(loss) of each
+    #: batch becomes exp of the mean loss, as perplexity is defined
+    geometric_keys = ('ppl',)
 
     def plot(self, key, value, train):
         trainer = getattr(self, 'trainer', None)
@@ -460,7 +487,8 @@ class PlotMixin:
         else:
             x = trainer.epoch + 1
             every_n = trainer.num_val_batches / self.plot_valid_per_epoch
-        self.board.draw(x, value, ('train_' if train else 'val_') + key, every_n=every_n)
+        self.board.draw(x, value, ('train_' if train else 'val_') + key, every_n=every_n,
+                        mean='geometric' if key in self.geometric_keys else 'arithmetic')
 
 
 class EagerSteps:
@@ -524,9 +552,16 @@ class TrainerBase(HyperParameters):
 
     def select_gpus(self, num_gpus):
         available = self.available_gpus()
-        if num_gpus and not available:
-            _note_once(f'{self.framework}: no GPU is available, training on the CPU.')
+        #: why a requested GPU is not used (said in the device note of every fit)
+        self.gpu_missing = bool(num_gpus and not available)
         return available[:num_gpus]
+
+    def device_note(self):
+        """The line every fit prints: framework and device, in one format for all frameworks."""
+        note = f'{self.framework}: training on {self.device_name()}'
+        if self.gpu_missing:
+            note += ' (no GPU is available)'
+        return note
 
     def available_gpus(self):
         return []
@@ -548,6 +583,7 @@ class TrainerBase(HyperParameters):
         self.prepare_model(model)
         self.optim = model.configure_optimizers()
         self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+        print(self.device_note(), flush=True)
         start = time.perf_counter()
         for self.epoch in range(self.max_epochs):
             self.fit_epoch()
@@ -567,7 +603,18 @@ class TrainerBase(HyperParameters):
         return info
 
     def device_name(self):
+        return device_label('cpu')
+
+
+def device_label(kind, index=0, name=None):
+    """Every framework's device in one format: 'cpu', or 'gpu:0' with the GPU's name in
+    parentheses when the framework reports it (e.g. 'gpu:0 (NVIDIA H200)')."""
+    kind = str(kind).lower()
+    if kind == 'cpu':
         return 'cpu'
+    if kind not in ('gpu', 'cuda'):
+        raise ValueError(f'unknown device kind {kind!r}')
+    return f'gpu:{index}' + (f' ({name})' if name else '')
 
 
 _notes_shown = set()

@@ -186,7 +186,9 @@ class Trainer(core.TrainerBase):
         return self.gpus[0] if self.gpus else cpu()
 
     def device_name(self):
-        return f'{self.device.platform}:{self.device.id}'
+        if self.device.platform == 'cpu':
+            return core.device_label('cpu')
+        return core.device_label('gpu', self.device.id, getattr(self.device, 'device_kind', None))
 
     def prepare_batch(self, batch):
         return jax.device_put(batch, self.device)

@@ -223,7 +223,9 @@ class Trainer(core.TrainerBase):
         return [gpu(i) for i in range(num_gpus())]
 
     def device_name(self):
-        return str(self.gpus[0]) if self.gpus else 'cpu'
+        if self.gpus:
+            return core.device_label('gpu', self.gpus[0].device_id)
+        return core.device_label('cpu')
 
     def prepare_batch(self, batch):
         if self.gpus:

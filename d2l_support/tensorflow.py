@@ -150,9 +150,16 @@ class Trainer(core.TrainerBase):
         return [device.name for device in tf.config.list_physical_devices('GPU')]
 
     def device_name(self):
-        """Where the model's parameters live (TensorFlow places ops itself)."""
-        spec = tf.DeviceSpec.from_string(self.model.trainable_variables[0].value.device)
-        return 'cpu' if spec.device_type == 'CPU' else f'gpu:{spec.device_index}'
+        """Where the model's parameters live (TensorFlow places ops itself); before they are
+        built, where TensorFlow will put them: its first GPU if it sees one, else the CPU."""
+        variables = self.model.trainable_variables if getattr(self, 'model', None) else []
+        if not variables:
+            gpus = tf.config.list_physical_devices('GPU')
+            return core.device_label('gpu', 0) if gpus else core.device_label('cpu')
+        spec = tf.DeviceSpec.from_string(variables[0].value.device)
+        if spec.device_type == 'CPU':
+            return core.device_label('cpu')
+        return core.device_label('gpu', spec.device_index or 0)
 
     def prepare_batch(self, batch):
         return batch

@@ -129,8 +129,9 @@ class Trainer(core.TrainerBase):
 
     def device_name(self):
         if self.gpus:
-            return f'{self.gpus[0]} ({torch.cuda.get_device_name(self.gpus[0])})'
-        return f'cpu ({torch.get_num_threads()} threads)'
+            gpu = self.gpus[0]
+            return core.device_label('gpu', gpu.index or 0, torch.cuda.get_device_name(gpu))
+        return core.device_label('cpu')
 
     def prepare_batch(self, batch):
         if self.gpus:

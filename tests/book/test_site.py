@@ -111,7 +111,8 @@ def test_concise_predictions_start_with_prefix_in_every_tab():
     predictions = 0
     for ids, contents in tab_sets(page(CONCISE)):
         codes = {fw: _code_and_outputs(c) for fw, c in contents.items()}
-        if not all(".predict('it has'" in code for code, _ in codes.values()):
+        # cells whose value is the prediction: the call is their last line
+        if not all(".predict('it has'" in code.strip().splitlines()[-1] for code, _ in codes.values()):
             continue
         predictions += 1
         for fw, (_, outputs) in codes.items():
@@ -139,3 +140,27 @@ def test_launch_and_download_links_point_at_the_frameworks_notebooks(docname):
     assert binder[0].startswith(f'https://mybinder.org/v2/gh/{repo}/notebooks?urlpath=lab/tree/')
     assert binder[0].endswith(f'/{docname}.ipynb')
     assert not any(href.endswith('.md') for href in links.values())
+
+
+FIGURES = {  # figure label: (page, SVG file in chapters/img)
+    'fig-rnn-unrolled': ('chapters/rnn-scratch', 'rnn-unrolled.svg'),
+    'fig-bptt-graph': ('chapters/rnn-scratch', 'bptt-graph.svg'),
+    'fig-lm-shift': ('chapters/language-models', 'lm-shift.svg'),
+}
+
+
+@pytest.mark.parametrize('label', sorted(FIGURES))
+def test_figures_are_the_books_svgs_with_captions(label):
+    docname, svg = FIGURES[label]
+    soup = page(docname)
+    figure = soup.find(id=label)
+    assert figure is not None and figure.name in ('figure', 'div'), f'{docname}: no #{label}'
+    img = figure.find('img')
+    assert img is not None and img['src'].endswith(svg), img
+    copied = (HTML / docname).parent / img['src']
+    assert copied.is_file() and copied.read_bytes() == (ROOT / 'chapters' / 'img' / svg).read_bytes()
+    assert b'<svg' in copied.read_bytes()[:200]
+    caption = figure.find(['figcaption', 'p'], class_=lambda c: True) or figure.find('figcaption')
+    assert caption is not None and len(caption.get_text(strip=True)) > 40, figure
+    referenced = [a for a in soup.select(f'a[href="#{label}"]')]
+    assert referenced, f'{docname}: the text never refers to {label}'

@@ -431,3 +431,93 @@ def test_eager_steps_plot_the_loss_or_the_perplexity():
     lm.validation_step(batch)
     assert lm.plotted == [('ppl', pytest.approx(np.exp(3.0)), True),
                           ('ppl', pytest.approx(np.exp(3.0)), False)]
+
+
+# ---------------------------------------------------------------- perplexity, splits, devices
+def test_perplexity_points_are_exp_of_the_mean_loss():
+    """Perplexity is exp of the mean cross-entropy: the board averages per-batch perplexities
+    geometrically, which is not their arithmetic mean (that one is larger, by Jensen)."""
+    losses = [0.5, 2.0, 3.5, 1.0]
+
+    class Trainer:
+        train_batch_idx, num_train_batches, epoch, num_val_batches = 0, 4, 0, 4
+
+    class Model(core.PlotMixin):
+        board = core.ProgressBoard(display=False)
+        trainer = Trainer()
+
+    model = Model()
+    for i, l in enumerate(losses):
+        Trainer.train_batch_idx = i + 1
+        model.plot('ppl', np.exp(l), train=True)
+        model.plot('loss', l, train=True)
+    plotted_ppl = model.board.data['train_ppl'][-1][1]
+    assert len(model.board.data['train_ppl']) == 2  # two points per epoch, two batches each
+    assert plotted_ppl == pytest.approx(np.exp(np.mean(losses[2:])))
+    assert plotted_ppl < np.mean(np.exp(losses[2:]))
+    assert model.board.data['train_loss'][-1][1] == pytest.approx(np.mean(losses[2:]))
+    with pytest.raises(ValueError, match='geometric'):
+        model.board.draw(1, 1, 'x', mean='median')
+
+
+class Windows(core.TimeMachineData, core.DataModuleBase):
+    def __init__(self, corpus, **kwargs):
+        self._corpus = corpus
+        super().__init__(**kwargs)
+
+    def _download(self):
+        return self._corpus
+
+    def get_tensorloader(self, arrays, train, indices):
+        return [a[indices] for a in arrays]
+
+
+def test_validation_windows_share_no_token_with_training_text():
+    text = ''.join(chr(ord('a') + i % 26) for i in range(400))
+    data = Windows(text, batch_size=4, num_steps=5, num_train=50, num_val=20)
+    (Xt, Yt), (Xv, Yv) = data.train_dataloader(), data.val_dataloader()
+    assert Xt.shape == Yt.shape == (50, 5) and Xv.shape == Yv.shape == (20, 5)
+    assert data.X.shape == (70, 5) and data.val_start == 55
+    corpus = np.asarray(data.corpus)
+    # window i of either split reads corpus[start + i : start + i + 5] and predicts one further
+    np.testing.assert_array_equal(Xt[7], corpus[7:12])
+    np.testing.assert_array_equal(Xv[0], corpus[55:60])
+    np.testing.assert_array_equal(Yv[0], corpus[56:61])
+    last_training_token = 49 + 5  # the last label of the last training window
+    assert data.val_start > last_training_token
+
+
+def test_device_label_is_one_format():
+    assert core.device_label('cpu') == core.device_label('CPU', 3) == 'cpu'
+    assert core.device_label('gpu', 1) == 'gpu:1'
+    assert core.device_label('cuda', 0, 'NVIDIA H200') == 'gpu:0 (NVIDIA H200)'
+    with pytest.raises(ValueError, match='tpu'):
+        core.device_label('tpu')
+
+
+def test_every_fit_prints_its_device_note(capsys):
+    class Trainer(core.TrainerBase):
+        framework = 'fake'
+
+        def fit_epoch(self):
+            pass
+
+    class Model(core.PlotMixin):
+        board = core.ProgressBoard(display=False)
+
+        def configure_optimizers(self):
+            return None
+
+    class Data:
+        def train_dataloader(self):
+            return [1]
+
+        def val_dataloader(self):
+            return None
+
+    for num_gpus, note in ((0, 'fake: training on cpu\n'),
+                           (1, 'fake: training on cpu (no GPU is available)\n')):
+        Trainer(max_epochs=1, num_gpus=num_gpus).fit(Model(), Data())
+        assert capsys.readouterr().out == note
+    Trainer(max_epochs=1, num_gpus=1).fit(Model(), Data())  # said at every fit, not once
+    assert capsys.readouterr().out.count('no GPU') == 1

@@ -1,0 +1,278 @@
+"""The prose says only what the executed outputs show, in every framework (run after `make html`).
+
+Two kinds of check over the merged notebooks in `_build/tabbook/merged`, where every code cell
+carries its framework and that kernel's outputs:
+
+* Every measured-looking number of the prose (one written with a thousands separator, like
+  173,428, with decimals, like 9.68, or a count such as "28 entries") must appear in the outputs of every framework the text
+  speaks for (a `{fw-block}` speaks for its frameworks only), or be a setting written in the
+  page's or the library's code (1,024 is `batch_size=1024`). A number that is neither fails with the page, the
+  line and the framework whose outputs do not hold it.
+* The outcome sentences that state no number (the overfitting story, the decoders, the device
+  notes) are asserted against the numbers the cells print, in every framework.
+
+When a change of pins, seeds or data moves an output, these tests fail, not the reader.
+"""
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MERGED = ROOT / '_build' / 'tabbook' / 'merged'
+CHAPTERS = ROOT / 'chapters'
+FRAMEWORKS = ['pytorch', 'tensorflow', 'mxnet', 'jax']
+# Pages about the engine, not the book's subject; they make no claims about model outputs.
+NOT_CLAIMS = {'authoring', 'engine-config'}
+# Pages without code of their own speak about the runs of these pages.
+EVIDENCE_FROM = {'results': ['rnn-scratch', 'rnn-concise']}
+# Numbers that are definitions or arithmetic in the text, not outputs.
+DEFINED = {
+    'training-api': {'0.01', '0.00005'},  # the data's noise and its expected loss, 0.01^2/2
+    'index': {'3.11', '3.12'},  # Python versions the environments support
+    'text-sequences': {'27'},  # the vocabulary's 28 entries less <unk>, said in the same sentence
+}
+
+NUMBER = re.compile(r'(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+\.\d+)(?![\w]|,\d)')
+# Counts in words: "28 entries", "500 training windows" are claims too.
+COUNT = re.compile(r'(?<![\w.,])(\d+) (?:\w+ )?(?:characters?|entries|tokens|words|windows|'
+                   r'batches|epochs|hidden units|steps|parameters)\b')
+FW_BLOCK = re.compile(r'^(`{3,}|:{3,})\{fw-block\}\s*(.*)$')
+DEVICE = re.compile(r'^(pytorch|tensorflow|mxnet|jax): training on (cpu|gpu:\d+(?: \(.+\))?)'
+                    r'( \(no GPU is available\))?$', re.M)
+
+
+def claim_pages():
+    return sorted(p.stem for p in CHAPTERS.glob('*.md') if p.stem not in NOT_CLAIMS)
+
+
+def merged(stem):
+    path = MERGED / 'chapters' / f'{stem}.ipynb'
+    assert path.is_file(), f'{path} is missing: build the book first (make html)'
+    return json.loads(path.read_text(encoding='utf-8'))
+
+
+def output_text(output):
+    if output['output_type'] == 'stream':
+        return ''.join(output['text'])
+    return ''.join(output.get('data', {}).get('text/plain', ''))
+
+
+def cells(stem):
+    """[(framework, source line, source, [outputs])] of the page's code cells; a shared cell
+    (the merge keeps one when every framework's code and outputs are the same) counts for each."""
+    found = []
+    for cell in merged(stem)['cells']:
+        if cell['cell_type'] != 'code':
+            continue
+        meta = cell['metadata'].get('tabbook', {})
+        frameworks = FRAMEWORKS if meta.get('shared') else [meta.get('framework')]
+        found.extend((fw, meta.get('line'), ''.join(cell['source']), cell.get('outputs', []))
+                     for fw in frameworks)
+    return found
+
+
+def evidence(stem):
+    """({framework: all output text}, code text) that the prose of a page may quote."""
+    outputs = {fw: '' for fw in FRAMEWORKS}
+    # the library's defaults are settings too (num_train=10000 is 10,000 training windows)
+    code = ''.join(p.read_text(encoding='utf-8') for p in sorted((ROOT / 'd2l_support').glob('*.py')))
+    for source_stem in EVIDENCE_FROM.get(stem, [stem]):
+        if not (CHAPTERS / f'{source_stem}.md').read_text(encoding='utf-8').count('code-cell'):
+            continue
+        for framework, _, source, outs in cells(source_stem):
+            code += source + '\n' if source not in code else ''
+            if framework in outputs:
+                outputs[framework] += '\n'.join(output_text(o) for o in outs) + '\n'
+    return outputs, code
+
+
+def prose_numbers(stem):
+    """[(line, number, frameworks the text speaks for)] outside code, math and directives'
+    options, from the page's MyST source."""
+    lines = (CHAPTERS / f'{stem}.md').read_text(encoding='utf-8').splitlines()
+    found, fence, fw_fence, speaks_for = [], None, None, FRAMEWORKS
+    in_front = bool(lines) and lines[0] == '---'
+    for number, line in enumerate(lines, 1):
+        if in_front:
+            in_front = not (number > 1 and line == '---')
+            continue
+        stripped = line.strip()
+        if fence:  # inside a code cell or another fenced block that is not prose
+            if stripped == fence:
+                fence = None
+            continue
+        if fw_fence and stripped == fw_fence:
+            fw_fence, speaks_for = None, FRAMEWORKS
+            continue
+        m = FW_BLOCK.match(stripped)
+        if m:
+            fw_fence = m.group(1)
+            speaks_for = [n.strip() for n in m.group(2).split(',') if n.strip()]
+            continue
+        m = re.match(r'^(`{3,})\{(code-cell|d2l-[\w-]+)\}', stripped)
+        if m:
+            fence = m.group(1)
+            continue
+        if stripped.startswith(':') or stripped.startswith('$$'):
+            continue
+        text = re.sub(r'`[^`]*`|\$[^$]*\$', ' ', line)  # inline code and inline math
+        found.extend((number, n, speaks_for) for n in NUMBER.findall(text) + COUNT.findall(text))
+    return found
+
+
+@pytest.mark.parametrize('stem', claim_pages())
+def test_numbers_in_prose_are_in_every_frameworks_outputs(stem):
+    outputs, code = evidence(stem)
+    plain_code = code.replace('_', '')
+    wrong = []
+    for line, number, frameworks in prose_numbers(stem):
+        if number in DEFINED.get(stem, ()):
+            continue
+        if re.search(rf'(?<![\w.]){re.escape(number.replace(",", ""))}(?![\w])', plain_code):
+            continue  # a setting the page's code writes (1,024 -> 1024)
+        missing = [fw for fw in frameworks if number not in outputs[fw]]
+        if missing:
+            wrong.append(f'chapters/{stem}.md:{line}: {number} is not in the outputs of '
+                         f'{", ".join(missing)}: correct the number, or state it per '
+                         f'framework in a {{fw-block}}')
+    assert not wrong, '\n'.join(wrong)
+
+
+def test_prose_numbers_are_found_at_all():
+    """The scanner sees the numbers it must check (a scanner that finds none cannot fail)."""
+    found = {n for _, n, _ in prose_numbers('text-sequences')}
+    assert '173,428' in found
+    fenced = {n for _, n, fws in prose_numbers('rnn-concise') if fws != FRAMEWORKS}
+    assert all(re.fullmatch(r'[\d,.]+', n) for n in fenced)
+
+
+# ---------------------------------------------------------------- outcomes stated in words
+def printed(stem, pattern):
+    """{framework: match of `pattern`} over each framework's outputs of a page (all must have it)."""
+    outputs, _ = evidence(stem)
+    found = {}
+    for fw in FRAMEWORKS:
+        m = re.search(pattern, outputs[fw])
+        assert m, f'chapters/{stem}.md, {fw}: no output matches {pattern!r}'
+        found[fw] = m
+    return found
+
+
+def test_counting_baselines_fall_as_the_text_says():
+    """'Knowing only how frequent each character is already cuts the perplexity well below the
+    uniform model's 28, and knowing the previous character cuts it further.'"""
+    for fw, m in printed('language-models', r'uniform: ([\d.]+)\nunigram: ([\d.]+)\n'
+                                            r'bigram: +([\d.]+)').items():
+        uniform, unigram, bigram = map(float, m.groups())
+        assert uniform == 28.0 and bigram < unigram < 0.75 * uniform, fw
+
+
+def test_overfitting_story_holds_in_every_framework():
+    """Exercise 1: training perplexity far below the whole-text runs, validation lowest early and
+    then climbing."""
+    pattern = (r'training perplexity: ([\d.]+) at the end\nvalidation perplexity: lowest '
+               r'([\d.]+) after epoch (\d+), ([\d.]+) at the end')
+    span = printed('rnn-concise', r'(\d+) training windows span (\d+) characters of text')
+    for fw, m in printed('rnn-concise', pattern).items():
+        train, lowest, epoch, final = float(m[1]), float(m[2]), int(m[3]), float(m[4])
+        assert train < lowest and epoch < 30 and final > 1.1 * lowest, (fw, m.group(0))
+        whole_text = [run for stem, f, _, _, run in training_cells()
+                      if stem == 'rnn-concise' and f == fw and run['epochs'] == 100]
+        assert len(whole_text) == 1 and train < whole_text[0]['train_ppl'], fw
+        windows, chars = map(int, span[fw].groups())
+        assert windows == 500 and 500 < chars < 600, fw  # "little more than 500 characters"
+
+
+def test_forecast_sentence_is_computed_from_the_errors():
+    pattern = (r'1-step ([\d.]+), multi-step ([\d.]+), always 0 ([\d.]+)\n'
+               r'the multi-step forecast is (better|worse) than predicting 0 everywhere')
+    for fw, m in printed('rnn-concise', pattern).items():
+        one, multi, zero = float(m[1]), float(m[2]), float(m[3])
+        assert one < zero, fw  # "the one-step predictions follow the sine"
+        assert m[4] == ('better' if multi < zero else 'worse'), fw
+
+
+def test_sampling_repeats_itself_less_than_greedy_decoding():
+    pattern = (r'greedy +(\d+) of (\d+) distinct 4-grams.*\n'
+               r'sampled, T=1.0 +(\d+) of \d+ distinct 4-grams')
+    for fw, m in printed('rnn-concise', pattern).items():
+        greedy, total, sampled = int(m[1]), int(m[2]), int(m[3])
+        assert total == 63 and sampled > greedy, (fw, m.group(0))
+
+
+# ---------------------------------------------------------------- devices
+def training_cells():
+    """(page, framework, line, stream text, run record) of every cell whose fit left a run."""
+    found = []
+    for stem in claim_pages():
+        if not (MERGED / 'chapters' / f'{stem}.ipynb').is_file():
+            continue
+        for framework, line, _, outs in cells(stem):
+            runs = [o['metadata']['d2l_support']['run'] for o in outs
+                    if 'run' in o.get('metadata', {}).get('d2l_support', {})]
+            if runs:
+                stream = ''.join(output_text(o) for o in outs if o['output_type'] == 'stream')
+                found.extend((stem, framework, line, stream, run) for run in runs)
+    return found
+
+
+def test_every_training_output_names_its_device_in_one_format():
+    runs = training_cells()
+    assert {fw for _, fw, _, _, _ in runs} == set(FRAMEWORKS)
+    for stem, framework, line, stream, run in runs:
+        notes = DEVICE.findall(stream)
+        where = f'chapters/{stem}.md:{line} ({framework})'
+        assert notes, f'{where}: the training output names no device:\n{stream}'
+        assert {n[0] for n in notes} == {framework}, where
+        assert run['device'] in {n[1] for n in notes}, (where, run['device'], notes)
+
+
+def test_preface_says_which_build_this_is():
+    from bs4 import BeautifulSoup
+    html = ROOT / '_build' / 'html' / 'chapters' / 'index.html'
+    if not html.is_file():
+        html = ROOT / '_build' / 'html' / 'index.html'
+    soup = BeautifulSoup(html.read_text(encoding='utf-8'), 'html.parser')
+    sentence = soup.select_one('p.d2l-device')
+    assert sentence is not None, 'the preface has no {d2l-device} sentence'
+    devices = {run['device'] for _, _, _, _, run in training_cells()}
+    expected = 'a CPU build' if devices == {'cpu'} else 'a GPU build'
+    assert expected in sentence.get_text(), sentence.get_text()
+    for device in devices:
+        assert device in sentence.get_text()
+
+
+def test_clipping_exercise_says_what_each_framework_did():
+    """Exercise 4: at lr 1 clipping never acts (same numbers); at lr 4 the unclipped run blows up
+    in PyTorch, TensorFlow and JAX but not the clipped one, and MXNet's two runs are the same."""
+    line = (r'lr {lr}, {kind} *: training perplexity ([\d.e+ ]+) \(after each epoch\), '
+            r'validation ([\d.e+]+)')
+    runs = {}
+    for lr in (1, 4):
+        for kind in ('clipped at 1', 'no clipping'):
+            for fw, m in printed('rnn-concise', line.format(lr=lr, kind=kind)).items():
+                runs[fw, lr, kind] = ([float(v) for v in m[1].split()], float(m[2]))
+    for fw in FRAMEWORKS:
+        assert runs[fw, 1, 'clipped at 1'] == runs[fw, 1, 'no clipping'], fw
+        clipped, unclipped = runs[fw, 4, 'clipped at 1'], runs[fw, 4, 'no clipping']
+        if fw == 'mxnet':
+            assert clipped == unclipped
+        else:
+            assert max(unclipped[0]) > 1e6 and max(unclipped[0]) > 100 * max(clipped[0]), fw
+
+
+# ---------------------------------------------------------------- exercises
+# Pages that do not teach: the preface, and the results page, which only collects runs.
+NOT_TEACHING = {'index', 'results'}
+
+
+@pytest.mark.parametrize('stem', [s for s in claim_pages() if s not in NOT_TEACHING])
+def test_every_teaching_page_has_exercises(stem):
+    text = (CHAPTERS / f'{stem}.md').read_text(encoding='utf-8')
+    m = re.search(r'^## Exercises\n(.*?)(?=^## |\Z)', text, re.M | re.S)
+    assert m, f'chapters/{stem}.md has no "## Exercises" section: add questions (and an executed ' \
+              f'answer where running it teaches something)'
+    questions = re.findall(r'^\d+\. ', m.group(1), re.M)
+    assert len(questions) >= 2, f'chapters/{stem}.md: {len(questions)} exercise(s)'
