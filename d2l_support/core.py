@@ -606,15 +606,15 @@ class TrainerBase(HyperParameters):
         return device_label('cpu')
 
 
-def device_label(kind, index=0, name=None):
-    """Every framework's device in one format: 'cpu', or 'gpu:0' with the GPU's name in
-    parentheses when the framework reports it (e.g. 'gpu:0 (NVIDIA H200)')."""
+def device_label(kind, index=0):
+    """Every framework's device in one format: 'cpu', or 'gpu:<index>'. No GPU model name: only
+    some frameworks report it, and the same run must read the same in every tab."""
     kind = str(kind).lower()
     if kind == 'cpu':
         return 'cpu'
     if kind not in ('gpu', 'cuda'):
         raise ValueError(f'unknown device kind {kind!r}')
-    return f'gpu:{index}' + (f' ({name})' if name else '')
+    return f'gpu:{int(index)}'
 
 
 _notes_shown = set()

@@ -130,7 +130,7 @@ class Trainer(core.TrainerBase):
     def device_name(self):
         if self.gpus:
             gpu = self.gpus[0]
-            return core.device_label('gpu', gpu.index or 0, torch.cuda.get_device_name(gpu))
+            return core.device_label('gpu', gpu.index or 0)
         return core.device_label('cpu')
 
     def prepare_batch(self, batch):

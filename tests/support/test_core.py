@@ -490,7 +490,7 @@ def test_validation_windows_share_no_token_with_training_text():
 def test_device_label_is_one_format():
     assert core.device_label('cpu') == core.device_label('CPU', 3) == 'cpu'
     assert core.device_label('gpu', 1) == 'gpu:1'
-    assert core.device_label('cuda', 0, 'NVIDIA H200') == 'gpu:0 (NVIDIA H200)'
+    assert core.device_label('cuda', 0) == 'gpu:0'
     with pytest.raises(ValueError, match='tpu'):
         core.device_label('tpu')
 
