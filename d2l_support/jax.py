@@ -188,7 +188,7 @@ class Trainer(core.TrainerBase):
     def device_name(self):
         if self.device.platform == 'cpu':
             return core.device_label('cpu')
-        return core.device_label('gpu', self.device.id, getattr(self.device, 'device_kind', None))
+        return core.device_label('gpu', self.device.id)
 
     def prepare_batch(self, batch):
         return jax.device_put(batch, self.device)
@@ -268,7 +268,10 @@ class RNNScratch(Module):
         self.W_hh = self.param('W_hh', normal, (self.num_hiddens, self.num_hiddens))
         self.b_h = self.param('b_h', nn.initializers.zeros, (self.num_hiddens,))
 
-    def forward(self, inputs, state=None):
+    def forward(self, inputs, state=None, training=False):
+        # `training` is the flag later models pass to every recurrent layer (it switches
+        # dropout between stacked layers); a single layer has no dropout and ignores it.
+        del training
         if state is None:
             state = jnp.zeros((inputs.shape[1], self.num_hiddens))
         outputs = []
@@ -332,7 +335,8 @@ class RNN(Module):
     def setup(self):
         self.rnn = nn.RNN(nn.SimpleCell(self.num_hiddens), time_major=True, return_carry=True)
 
-    def forward(self, inputs, H=None):
+    def forward(self, inputs, H=None, training=False):
+        del training  # accepted as the language models pass it; one layer has no dropout
         H, outputs = self.rnn(inputs, initial_carry=H)
         return outputs, H
 
