@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tabbook import markup
+
 ROOT = Path(__file__).resolve().parents[2]
 MERGED = ROOT / '_build' / 'tabbook' / 'merged'
 CHAPTERS = ROOT / 'chapters'
@@ -38,7 +40,6 @@ NUMBER = re.compile(r'(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+\.\d+)(?![\w]|,\d)')
 # Counts in words: "28 entries", "500 training windows" are claims too.
 COUNT = re.compile(r'(?<![\w.,])(\d+) (?:\w+ )?(?:characters?|entries|tokens|words|windows|'
                    r'batches|epochs|hidden units|steps|parameters)\b')
-FW_BLOCK = re.compile(r'^(`{3,}|:{3,})\{fw-block\}\s*(.*)$')
 DEVICE = re.compile(r'^(pytorch|tensorflow|mxnet|jax): training on (cpu|gpu:\d+(?: \(.+\))?)'
                     r'( \(no GPU is available\))?$', re.M)
 
@@ -88,37 +89,38 @@ def evidence(stem):
     return outputs, code
 
 
+def _prose_lines(lines, first, speaks_for):
+    """(page line, text, frameworks) of the prose lines of `lines` (page line of lines[0]:
+    `first`), fences found by the engine's own markup module: code cells, plain code fences
+    and the d2l directives are skipped; an fw-block's text speaks for its frameworks only; the
+    text of other directives (notes, figure captions) is prose."""
+    for item in markup.scan(lines):
+        if isinstance(item, int):
+            yield first + item, lines[item], speaks_for
+            continue
+        directive = item.directive
+        if directive is None or directive == markup.CODE_CELL or directive.startswith('d2l-'):
+            continue
+        names = markup.fw_block_names(item.info)
+        inner = lines[item.start + 1:len(lines) if item.end is None else item.end]
+        yield from _prose_lines(inner, first + item.start + 1, names or speaks_for)
+
+
 def prose_numbers(stem):
     """[(line, number, frameworks the text speaks for)] outside code, math and directives'
     options, from the page's MyST source."""
     lines = (CHAPTERS / f'{stem}.md').read_text(encoding='utf-8').splitlines()
-    found, fence, fw_fence, speaks_for = [], None, None, FRAMEWORKS
-    in_front = bool(lines) and lines[0] == '---'
-    for number, line in enumerate(lines, 1):
-        if in_front:
-            in_front = not (number > 1 and line == '---')
-            continue
+    if lines and lines[0] == '---':  # front matter: blanked, so that line numbers stay the page's
+        close = lines.index('---', 1)
+        lines[:close + 1] = [''] * (close + 1)
+    found = []
+    for number, line, speaks_for in _prose_lines(lines, 1, FRAMEWORKS):
         stripped = line.strip()
-        if fence:  # inside a code cell or another fenced block that is not prose
-            if stripped == fence:
-                fence = None
-            continue
-        if fw_fence and stripped == fw_fence:
-            fw_fence, speaks_for = None, FRAMEWORKS
-            continue
-        m = FW_BLOCK.match(stripped)
-        if m:
-            fw_fence = m.group(1)
-            speaks_for = [n.strip() for n in m.group(2).split(',') if n.strip()]
-            continue
-        m = re.match(r'^(`{3,})\{(code-cell|d2l-[\w-]+)\}', stripped)
-        if m:
-            fence = m.group(1)
-            continue
         if stripped.startswith(':') or stripped.startswith('$$'):
-            continue
+            continue  # a directive's option, display math
         text = re.sub(r'`[^`]*`|\$[^$]*\$', ' ', line)  # inline code and inline math
-        found.extend((number, n, speaks_for) for n in NUMBER.findall(text) + COUNT.findall(text))
+        found.extend((number, n, list(speaks_for))
+                     for n in NUMBER.findall(text) + COUNT.findall(text))
     return found
 
 
