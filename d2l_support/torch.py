@@ -280,3 +280,128 @@ class RNNLM(RNNLMScratch):
 
     def output_layer(self, hiddens):
         return swapaxes(self.linear(hiddens), 0, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Modern recurrent layers: LSTM, GRU, deep and bidirectional RNNs (time-major, like RNN)
+# --------------------------------------------------------------------------------------------
+def _gate_params(num_inputs, num_hiddens, sigma):
+    """(input weight, hidden weight, bias) of one gate, the weights drawn N(0, sigma^2)."""
+    return (nn.Parameter(torch.randn(num_inputs, num_hiddens) * sigma),
+            nn.Parameter(torch.randn(num_hiddens, num_hiddens) * sigma),
+            nn.Parameter(torch.zeros(num_hiddens)))
+
+
+class LSTMScratch(Module):
+    """A one-layer LSTM with its gates and memory cell written out; the state is (H, C)."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xi, self.W_hi, self.b_i = _gate_params(num_inputs, num_hiddens, sigma)  # input
+        self.W_xf, self.W_hf, self.b_f = _gate_params(num_inputs, num_hiddens, sigma)  # forget
+        self.W_xo, self.W_ho, self.b_o = _gate_params(num_inputs, num_hiddens, sigma)  # output
+        self.W_xc, self.W_hc, self.b_c = _gate_params(num_inputs, num_hiddens, sigma)  # cell
+
+    def forward(self, inputs, H_C=None):
+        if H_C is None:
+            zeros = torch.zeros((inputs.shape[1], self.num_hiddens), device=inputs.device)
+            H_C = (zeros, zeros)
+        H, C = H_C
+        outputs = []
+        for X in inputs:
+            I = torch.sigmoid(X @ self.W_xi + H @ self.W_hi + self.b_i)
+            F_ = torch.sigmoid(X @ self.W_xf + H @ self.W_hf + self.b_f)
+            O = torch.sigmoid(X @ self.W_xo + H @ self.W_ho + self.b_o)
+            C_tilde = torch.tanh(X @ self.W_xc + H @ self.W_hc + self.b_c)
+            C = F_ * C + I * C_tilde
+            H = O * torch.tanh(C)
+            outputs.append(H)
+        return torch.stack(outputs), (H, C)
+
+
+class GRUScratch(Module):
+    """A one-layer GRU with its reset and update gates written out; the state is H."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xz, self.W_hz, self.b_z = _gate_params(num_inputs, num_hiddens, sigma)  # update
+        self.W_xr, self.W_hr, self.b_r = _gate_params(num_inputs, num_hiddens, sigma)  # reset
+        self.W_xh, self.W_hh, self.b_h = _gate_params(num_inputs, num_hiddens, sigma)  # candidate
+
+    def forward(self, inputs, H=None):
+        if H is None:
+            H = torch.zeros((inputs.shape[1], self.num_hiddens), device=inputs.device)
+        outputs = []
+        for X in inputs:
+            Z = torch.sigmoid(X @ self.W_xz + H @ self.W_hz + self.b_z)
+            R = torch.sigmoid(X @ self.W_xr + H @ self.W_hr + self.b_r)
+            H_tilde = torch.tanh(X @ self.W_xh + (R * H) @ self.W_hh + self.b_h)
+            H = Z * H + (1 - Z) * H_tilde
+            outputs.append(H)
+        return torch.stack(outputs), H
+
+
+class LSTM(Module):
+    """The concise LSTM: torch's `nn.LSTM`; the state is (H, C), each (num_layers, batch,
+    num_hiddens); dropout between layers in training mode only."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnn = nn.LSTM(num_inputs, num_hiddens, num_layers, dropout=dropout)
+
+    def forward(self, inputs, H_C=None):
+        return self.rnn(inputs, H_C)
+
+
+class GRU(Module):
+    """The concise GRU: torch's `nn.GRU`; the state is (num_layers, batch, num_hiddens)."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers=1, dropout=0):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnn = nn.GRU(num_inputs, num_hiddens, num_layers, dropout=dropout)
+
+    def forward(self, inputs, H=None):
+        return self.rnn(inputs, H)
+
+
+class StackedRNNScratch(Module):
+    """`num_layers` RNNScratch layers, each one's outputs the next one's inputs; the state is
+    the list of the layers' states."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnns = nn.Sequential(*[RNNScratch(num_inputs if i == 0 else num_hiddens,
+                                               num_hiddens, sigma) for i in range(num_layers)])
+
+    def forward(self, inputs, Hs=None):
+        outputs = inputs
+        Hs = [None] * self.num_layers if Hs is None else list(Hs)
+        for i, layer in enumerate(self.rnns):
+            outputs, Hs[i] = layer(outputs, Hs[i])
+        return outputs, Hs
+
+
+class BiRNNScratch(Module):
+    """A forward and a backward RNNScratch; outputs concatenated on the feature axis, so that
+    `num_hiddens` (what an output layer reads) is twice the per-direction size. The state is
+    (forward state, backward state)."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.f_rnn = RNNScratch(num_inputs, num_hiddens, sigma)
+        self.b_rnn = RNNScratch(num_inputs, num_hiddens, sigma)
+        self.num_hiddens *= 2
+
+    def forward(self, inputs, Hs=None):
+        f_H, b_H = (None, None) if Hs is None else Hs
+        f_outputs, f_H = self.f_rnn(inputs, f_H)
+        b_outputs, b_H = self.b_rnn(torch.flip(inputs, [0]), b_H)
+        # the backward pass read the steps last to first: flip its outputs back into step order
+        outputs = torch.cat([f_outputs, torch.flip(b_outputs, [0])], -1)
+        return outputs, (f_H, b_H)

@@ -316,3 +316,142 @@ def test_openmp_spin_is_left_to_the_user(setting):
     # A fit alone is faster with libgomp's own (long) spin; a build shares CPUs by thread counts.
     assert _printed_by_a_fresh_import('os.environ.get("GOMP_SPINCOUNT")', 'GOMP_SPINCOUNT',
                                       setting) == str(setting)
+
+
+# ---------------------------------------------------------------- modern recurrent layers
+import rnn_numpy_reference as ref  # noqa: E402  (tests/support is on sys.path)
+
+
+def _inputs(seed=0, steps=5, batch=3, n=7):
+    return torch.from_numpy(np.random.default_rng(seed).normal(size=(steps, batch, n))).float()
+
+
+def _np_params(layer, names, scale=30):
+    """Give the scratch layer larger random weights (sigma 0.01 would make every gate ~0.5) and
+    return them as numpy arrays."""
+    with torch.no_grad():
+        for name in names:
+            getattr(layer, name).copy_(torch.randn_like(getattr(layer, name)) * 0.01 * scale)
+    return {name: getattr(layer, name).detach().double().numpy() for name in names}
+
+
+def test_lstm_scratch_equals_numpy_gates():
+    torch.manual_seed(0)
+    lstm = d2l.LSTMScratch(num_inputs=7, num_hiddens=4)
+    p = _np_params(lstm, ref.LSTM_NAMES)
+    X = _inputs()
+    outputs, (H, C) = lstm(X)
+    want, want_H, want_C = ref.lstm(p, X.double().numpy())
+    assert outputs.shape == (5, 3, 4) and H.shape == C.shape == (3, 4)
+    np.testing.assert_allclose(outputs.detach().numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(C.detach().numpy(), want_C, rtol=1e-5, atol=1e-6)
+    # carrying the state: two halves equal one run
+    first, state = lstm(X[:2])
+    second, (H2, C2) = lstm(X[2:], state)
+    torch.testing.assert_close(torch.cat([first, second]), outputs)
+    torch.testing.assert_close(C2, C)
+
+
+def test_gru_scratch_equals_numpy_gates():
+    torch.manual_seed(0)
+    gru = d2l.GRUScratch(num_inputs=7, num_hiddens=4)
+    p = _np_params(gru, ref.GRU_NAMES)
+    X = _inputs()
+    outputs, H = gru(X)
+    want, want_H = ref.gru(p, X.double().numpy())
+    assert outputs.shape == (5, 3, 4) and H.shape == (3, 4)
+    np.testing.assert_allclose(outputs.detach().numpy(), want, rtol=1e-5, atol=1e-6)
+    first, state = gru(X[:2])
+    second, H2 = gru(X[2:], state)
+    torch.testing.assert_close(torch.cat([first, second]), outputs)
+    torch.testing.assert_close(H2, H)
+
+
+@pytest.mark.parametrize('cls, gates', [(d2l.LSTM, 4), (d2l.GRU, 3)])
+def test_concise_lstm_gru_shapes_states_and_carry(cls, gates):
+    layer = cls(num_inputs=7, num_hiddens=4, num_layers=2)
+    shapes = {n: tuple(p.shape) for n, p in layer.rnn.named_parameters()}
+    assert shapes['weight_ih_l0'] == (gates * 4, 7) and shapes['weight_ih_l1'] == (gates * 4, 4)
+    assert shapes['weight_hh_l1'] == (gates * 4, 4) and shapes['bias_ih_l1'] == (gates * 4,)
+    X = _inputs()
+    outputs, state = layer(X)
+    assert outputs.shape == (5, 3, 4)
+    if cls is d2l.LSTM:
+        H, C = state  # a pair
+        assert H.shape == C.shape == (2, 3, 4)
+    else:
+        assert state.shape == (2, 3, 4)
+    first, mid = layer(X[:2])
+    second, last = layer(X[2:], mid)
+    torch.testing.assert_close(torch.cat([first, second]), outputs)
+
+
+@pytest.mark.parametrize('cls', [d2l.LSTM, d2l.GRU])
+def test_dropout_between_layers_in_training_only(cls):
+    torch.manual_seed(0)
+    layer = cls(num_inputs=7, num_hiddens=16, num_layers=2, dropout=0.5)
+    X = _inputs()
+    layer.train()
+    a, b = layer(X)[0], layer(X)[0]
+    assert not torch.allclose(a, b)
+    layer.eval()
+    c, d = layer(X)[0], layer(X)[0]
+    assert torch.equal(c, d) and not torch.allclose(a, c)
+
+
+def test_stacked_rnn_scratch_feeds_layers_and_keeps_states():
+    torch.manual_seed(0)
+    deep = d2l.StackedRNNScratch(num_inputs=7, num_hiddens=4, num_layers=3, sigma=0.5)
+    X = _inputs()
+    outputs, Hs = deep(X)
+    assert outputs.shape == (5, 3, 4) and len(Hs) == 3
+    assert all(H.shape == (3, 4) for H in Hs)
+    # the same as running the layers one after the other in NumPy
+    Y = X.double().numpy()
+    for layer, H in zip(deep.rnns, Hs):
+        Y, want_H = ref.rnn({n: getattr(layer, n).detach().double().numpy()
+                             for n in ('W_xh', 'W_hh', 'b_h')}, Y)
+        np.testing.assert_allclose(H.detach().numpy(), want_H, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outputs.detach().numpy(), Y, rtol=1e-5, atol=1e-6)
+    first, mid = deep(X[:2])
+    second, _ = deep(X[2:], mid)
+    torch.testing.assert_close(torch.cat([first, second]), outputs)
+
+
+def test_bi_rnn_scratch_concatenates_both_directions():
+    torch.manual_seed(0)
+    bi = d2l.BiRNNScratch(num_inputs=7, num_hiddens=4, sigma=0.5)
+    assert bi.num_hiddens == 8
+    X = _inputs()
+    outputs, (f_H, b_H) = bi(X)
+    assert outputs.shape == (5, 3, 8)
+    p = {n: getattr(bi.f_rnn, n).detach().double().numpy() for n in ('W_xh', 'W_hh', 'b_h')}
+    q = {n: getattr(bi.b_rnn, n).detach().double().numpy() for n in ('W_xh', 'W_hh', 'b_h')}
+    fwd, _ = ref.rnn(p, X.double().numpy())
+    bwd, _ = ref.rnn(q, X.double().numpy()[::-1])
+    np.testing.assert_allclose(outputs.detach().numpy(), np.concatenate([fwd, bwd[::-1]], -1),
+                               rtol=1e-5, atol=1e-6)
+    # the first step's backward half has seen the whole sequence
+    np.testing.assert_allclose(outputs[0, :, 4:].detach().numpy(), b_H.detach().numpy(),
+                               rtol=1e-6)
+    lm = d2l.RNNLMScratch(bi, vocab_size=28)
+    assert lm.W_hq.shape == (8, 28)
+
+
+MODERN = {
+    'lstm_scratch': lambda v: d2l.RNNLMScratch(d2l.LSTMScratch(v, 16), v, lr=4),
+    'lstm': lambda v: d2l.RNNLM(d2l.LSTM(v, 16), v, lr=4),
+    'gru_scratch': lambda v: d2l.RNNLMScratch(d2l.GRUScratch(v, 16), v, lr=4),
+    'gru': lambda v: d2l.RNNLM(d2l.GRU(v, 16), v, lr=4),
+}
+
+
+@pytest.mark.parametrize('name', MODERN)
+def test_modern_language_models_learn_and_predict(data, name):
+    d2l.set_seed(0)
+    model = MODERN[name](len(data.vocab))
+    d2l.Trainer(max_epochs=2, gradient_clip_val=1).fit(model, data)
+    ppl = [y for _, y in model.board.data['train_ppl']]
+    assert ppl[-1] < ppl[0]
+    text = model.predict('it has', 20, data.vocab)
+    assert text.startswith('it has') and len(text) == 26
