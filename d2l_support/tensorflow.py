@@ -334,3 +334,154 @@ class RNNLM(RNNLMScratch):
 
     def output_layer(self, hiddens):
         return tf.transpose(self.linear(hiddens), (1, 0, 2))
+
+
+# --------------------------------------------------------------------------------------------
+# Modern recurrent layers: LSTM, GRU, deep and bidirectional RNNs (time-major, like RNN)
+# --------------------------------------------------------------------------------------------
+def _gate_params(num_inputs, num_hiddens, sigma):
+    """(input weight, hidden weight, bias) of one gate, the weights drawn N(0, sigma^2)."""
+    return (tf.Variable(tf.random.normal((num_inputs, num_hiddens)) * sigma),
+            tf.Variable(tf.random.normal((num_hiddens, num_hiddens)) * sigma),
+            tf.Variable(tf.zeros(num_hiddens)))
+
+
+class LSTMScratch(Module):
+    """A one-layer LSTM with its gates and memory cell written out; the state is (H, C)."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xi, self.W_hi, self.b_i = _gate_params(num_inputs, num_hiddens, sigma)  # input
+        self.W_xf, self.W_hf, self.b_f = _gate_params(num_inputs, num_hiddens, sigma)  # forget
+        self.W_xo, self.W_ho, self.b_o = _gate_params(num_inputs, num_hiddens, sigma)  # output
+        self.W_xc, self.W_hc, self.b_c = _gate_params(num_inputs, num_hiddens, sigma)  # cell
+
+    def forward(self, inputs, H_C=None):
+        if H_C is None:
+            zeros = tf.zeros((tf.shape(inputs)[1], self.num_hiddens))
+            H_C = (zeros, zeros)
+        H, C = H_C
+        outputs = []
+        for X in tf.unstack(inputs):
+            I = tf.sigmoid(tf.matmul(X, self.W_xi) + tf.matmul(H, self.W_hi) + self.b_i)
+            F = tf.sigmoid(tf.matmul(X, self.W_xf) + tf.matmul(H, self.W_hf) + self.b_f)
+            O = tf.sigmoid(tf.matmul(X, self.W_xo) + tf.matmul(H, self.W_ho) + self.b_o)
+            C_tilde = tf.tanh(tf.matmul(X, self.W_xc) + tf.matmul(H, self.W_hc) + self.b_c)
+            C = F * C + I * C_tilde
+            H = O * tf.tanh(C)
+            outputs.append(H)
+        return tf.stack(outputs), (H, C)
+
+
+class GRUScratch(Module):
+    """A one-layer GRU with its reset and update gates written out; the state is H."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xz, self.W_hz, self.b_z = _gate_params(num_inputs, num_hiddens, sigma)  # update
+        self.W_xr, self.W_hr, self.b_r = _gate_params(num_inputs, num_hiddens, sigma)  # reset
+        self.W_xh, self.W_hh, self.b_h = _gate_params(num_inputs, num_hiddens, sigma)  # candidate
+
+    def forward(self, inputs, H=None):
+        if H is None:
+            H = tf.zeros((tf.shape(inputs)[1], self.num_hiddens))
+        outputs = []
+        for X in tf.unstack(inputs):
+            Z = tf.sigmoid(tf.matmul(X, self.W_xz) + tf.matmul(H, self.W_hz) + self.b_z)
+            R = tf.sigmoid(tf.matmul(X, self.W_xr) + tf.matmul(H, self.W_hr) + self.b_r)
+            H_tilde = tf.tanh(tf.matmul(X, self.W_xh) + tf.matmul(R * H, self.W_hh) + self.b_h)
+            H = Z * H + (1 - Z) * H_tilde
+            outputs.append(H)
+        return tf.stack(outputs), H
+
+
+class _StackedKerasRNN(Module):
+    """`num_layers` Keras recurrent layers, dropout between them when `training` is true; the
+    state holds one entry per layer stacked on a leading axis, as torch and Gluon have it."""
+
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
+        super().__init__()
+        self.save_hyperparameters()
+        # unroll: a plain graph of the steps, cheaper than Keras's while loop for short windows
+        self.rnns = [self.keras_layer(num_hiddens, return_sequences=True, return_state=True,
+                                      unroll=True) for _ in range(num_layers)]
+        self.drop = tf.keras.layers.Dropout(dropout)
+
+    def call(self, inputs, state=None, training=None):
+        # spelled out, so that Keras hands this layer the `training` flag it is called with
+        # (or the one of the model that calls it)
+        return self.forward(inputs, state, training=training)
+
+    def forward(self, inputs, state=None, training=None):
+        X = tf.transpose(inputs, (1, 0, 2))  # Keras 3 wants batch-major
+        per_layer = [None] * self.num_layers if state is None else self.split_state(state)
+        finals = []
+        for i, layer in enumerate(self.rnns):
+            if i > 0 and self.dropout > 0:
+                X = self.drop(X, training=training)
+            X, *final = layer(X, initial_state=per_layer[i])
+            finals.append(final)
+        return tf.transpose(X, (1, 0, 2)), self.join_state(finals)
+
+
+class LSTM(_StackedKerasRNN):
+    """The concise LSTM: Keras LSTM layers; the state is (H, C), each (num_layers, batch,
+    num_hiddens)."""
+    keras_layer = tf.keras.layers.LSTM
+
+    def split_state(self, H_C):
+        return [[H, C] for H, C in zip(tf.unstack(H_C[0]), tf.unstack(H_C[1]))]
+
+    def join_state(self, finals):
+        return tf.stack([H for H, _ in finals]), tf.stack([C for _, C in finals])
+
+
+class GRU(_StackedKerasRNN):
+    """The concise GRU: Keras GRU layers; the state is (num_layers, batch, num_hiddens)."""
+    keras_layer = tf.keras.layers.GRU
+
+    def split_state(self, H):
+        return [[h] for h in tf.unstack(H)]
+
+    def join_state(self, finals):
+        return tf.stack([H for H, in finals])
+
+
+class StackedRNNScratch(Module):
+    """`num_layers` RNNScratch layers, each one's outputs the next one's inputs; the state is
+    the list of the layers' states."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.rnns = [RNNScratch(num_inputs if i == 0 else num_hiddens, num_hiddens, sigma)
+                     for i in range(num_layers)]
+
+    def forward(self, inputs, Hs=None):
+        outputs = inputs
+        Hs = [None] * self.num_layers if Hs is None else list(Hs)
+        for i, layer in enumerate(self.rnns):
+            outputs, Hs[i] = layer(outputs, Hs[i])
+        return outputs, Hs
+
+
+class BiRNNScratch(Module):
+    """A forward and a backward RNNScratch; outputs concatenated on the feature axis, so that
+    `num_hiddens` (what an output layer reads) is twice the per-direction size. The state is
+    (forward state, backward state)."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.f_rnn = RNNScratch(num_inputs, num_hiddens, sigma)
+        self.b_rnn = RNNScratch(num_inputs, num_hiddens, sigma)
+        self.num_hiddens *= 2
+
+    def forward(self, inputs, Hs=None):
+        f_H, b_H = (None, None) if Hs is None else Hs
+        f_outputs, f_H = self.f_rnn(inputs, f_H)
+        b_outputs, b_H = self.b_rnn(tf.reverse(inputs, [0]), b_H)
+        # the backward pass read the steps last to first: reverse its outputs into step order
+        return tf.concat([f_outputs, tf.reverse(b_outputs, [0])], -1), (f_H, b_H)

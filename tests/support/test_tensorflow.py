@@ -329,3 +329,138 @@ def test_section_fit_reaches_perplexity():
         assert len(model.predict('it has', 20, data.vocab)) == 26
     assert final['scratch'] < 8.0 and final['concise'] < 8.0, final
     assert abs(final['scratch'] - final['concise']) < 0.6, final
+
+
+# ---------------------------------------------------------------- modern recurrent layers
+import rnn_numpy_reference as ref  # noqa: E402  (tests/support is on sys.path)
+
+
+def _inputs(seed=0, steps=5, batch=3, n=7):
+    return tf.constant(np.random.default_rng(seed).normal(size=(steps, batch, n)), tf.float32)
+
+
+def _np_params(layer, names, sigma=0.3):
+    """Give the scratch layer larger random weights (sigma 0.01 would make every gate ~0.5) and
+    return them as numpy arrays."""
+    rng = np.random.default_rng(1)
+    for name in names:
+        var = getattr(layer, name)
+        var.assign(rng.normal(size=var.shape).astype(np.float32) * sigma)
+    return {name: np.asarray(getattr(layer, name).numpy(), np.float64) for name in names}
+
+
+def _rnn_params(layer):
+    return {n: np.asarray(getattr(layer, n).numpy(), np.float64) for n in ('W_xh', 'W_hh', 'b_h')}
+
+
+def test_lstm_scratch_equals_numpy_gates():
+    lstm = d2l.LSTMScratch(num_inputs=7, num_hiddens=4)
+    p = _np_params(lstm, ref.LSTM_NAMES)
+    assert len(lstm.trainable_variables) == 12
+    X = _inputs()
+    outputs, (H, C) = lstm(X)
+    want, want_H, want_C = ref.lstm(p, X.numpy().astype(np.float64))
+    assert outputs.shape == (5, 3, 4) and H.shape == C.shape == (3, 4)
+    np.testing.assert_allclose(outputs.numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(C.numpy(), want_C, rtol=1e-5, atol=1e-6)
+    first, state = lstm(X[:2])
+    second, (H2, C2) = lstm(X[2:], state)
+    np.testing.assert_allclose(tf.concat([first, second], 0).numpy(), outputs.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(C2.numpy(), C.numpy(), rtol=1e-6)
+
+
+def test_gru_scratch_equals_numpy_gates():
+    gru = d2l.GRUScratch(num_inputs=7, num_hiddens=4)
+    p = _np_params(gru, ref.GRU_NAMES)
+    assert len(gru.trainable_variables) == 9
+    X = _inputs()
+    outputs, H = gru(X)
+    want, want_H = ref.gru(p, X.numpy().astype(np.float64))
+    assert outputs.shape == (5, 3, 4) and H.shape == (3, 4)
+    np.testing.assert_allclose(outputs.numpy(), want, rtol=1e-5, atol=1e-6)
+    first, state = gru(X[:2])
+    second, H2 = gru(X[2:], state)
+    np.testing.assert_allclose(tf.concat([first, second], 0).numpy(), outputs.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(H2.numpy(), H.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize('cls, gates', [(d2l.LSTM, 4), (d2l.GRU, 3)])
+def test_concise_lstm_gru_shapes_states_and_carry(cls, gates):
+    layer = cls(num_hiddens=4, num_layers=2)
+    X = _inputs()
+    outputs, state = layer(X)
+    shapes = [tuple(v.shape) for v in layer.trainable_variables]
+    bias = (gates * 4,) if cls is d2l.LSTM else (2, gates * 4)  # Keras's GRU: reset_after
+    assert shapes == [(7, gates * 4), (4, gates * 4), bias, (4, gates * 4), (4, gates * 4), bias]
+    assert outputs.shape == (5, 3, 4)
+    if cls is d2l.LSTM:
+        H, C = state  # a pair
+        assert H.shape == C.shape == (2, 3, 4)
+    else:
+        assert state.shape == (2, 3, 4)
+    first, mid = layer(X[:2])
+    second, _ = layer(X[2:], mid)
+    np.testing.assert_allclose(tf.concat([first, second], 0).numpy(), outputs.numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('cls', [d2l.LSTM, d2l.GRU])
+def test_dropout_between_layers_in_training_only(cls):
+    tf.random.set_seed(0)
+    layer = cls(num_hiddens=16, num_layers=2, dropout=0.5)
+    X = _inputs()
+    a, b = layer(X, training=True)[0], layer(X, None, training=True)[0]
+    assert not np.allclose(a.numpy(), b.numpy())
+    c, d = layer(X)[0], layer(X, training=False)[0]
+    np.testing.assert_array_equal(c.numpy(), d.numpy())
+    assert not np.allclose(a.numpy(), c.numpy())
+
+
+def test_stacked_rnn_scratch_feeds_layers_and_keeps_states():
+    deep = d2l.StackedRNNScratch(num_inputs=7, num_hiddens=4, num_layers=3, sigma=0.5)
+    assert len(deep.trainable_variables) == 9
+    X = _inputs()
+    outputs, Hs = deep(X)
+    assert outputs.shape == (5, 3, 4) and len(Hs) == 3
+    Y = X.numpy().astype(np.float64)
+    for layer, H in zip(deep.rnns, Hs):
+        Y, want_H = ref.rnn(_rnn_params(layer), Y)
+        np.testing.assert_allclose(H.numpy(), want_H, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outputs.numpy(), Y, rtol=1e-5, atol=1e-6)
+    first, mid = deep(X[:2])
+    second, _ = deep(X[2:], mid)
+    np.testing.assert_allclose(tf.concat([first, second], 0).numpy(), outputs.numpy(), rtol=1e-6)
+
+
+def test_bi_rnn_scratch_concatenates_both_directions():
+    bi = d2l.BiRNNScratch(num_inputs=7, num_hiddens=4, sigma=0.5)
+    assert bi.num_hiddens == 8 and len(bi.trainable_variables) == 6
+    X = _inputs()
+    outputs, (f_H, b_H) = bi(X)
+    assert outputs.shape == (5, 3, 8)
+    x = X.numpy().astype(np.float64)
+    fwd, _ = ref.rnn(_rnn_params(bi.f_rnn), x)
+    bwd, _ = ref.rnn(_rnn_params(bi.b_rnn), x[::-1])
+    np.testing.assert_allclose(outputs.numpy(), np.concatenate([fwd, bwd[::-1]], -1),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outputs[0, :, 4:].numpy(), b_H.numpy(), rtol=1e-6)
+    assert d2l.RNNLMScratch(bi, vocab_size=28).W_hq.shape == (8, 28)
+
+
+MODERN = {
+    'lstm_scratch': lambda v: d2l.RNNLMScratch(d2l.LSTMScratch(v, 16), v, lr=4),
+    'lstm': lambda v: d2l.RNNLM(d2l.LSTM(16), v, lr=4),
+    'gru_scratch': lambda v: d2l.RNNLMScratch(d2l.GRUScratch(v, 16), v, lr=4),
+    'gru': lambda v: d2l.RNNLM(d2l.GRU(16), v, lr=4),
+}
+
+
+@pytest.mark.parametrize('name', MODERN)
+def test_modern_language_models_learn_and_predict(data, name):
+    d2l.set_seed(0)
+    model = MODERN[name](len(data.vocab))
+    d2l.Trainer(max_epochs=2, gradient_clip_val=1).fit(model, data)
+    ppl = [y for _, y in model.board.data['train_ppl']]
+    assert ppl[-1] < ppl[0]
+    text = model.predict('it has', 20, data.vocab)
+    assert text.startswith('it has') and len(text) == 26
