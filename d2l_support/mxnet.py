@@ -388,3 +388,165 @@ class RNNLM(RNNLMScratch):
 
     def output_layer(self, hiddens):
         return np.swapaxes(self.linear(hiddens), 0, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Modern recurrent layers: LSTM, GRU, deep and bidirectional RNNs (time-major, like RNN)
+# --------------------------------------------------------------------------------------------
+def _gate_params(num_inputs, num_hiddens, sigma):
+    """(input weight, hidden weight, bias) of one gate, the weights drawn N(0, sigma^2)."""
+    return (np.random.randn(num_inputs, num_hiddens) * sigma,
+            np.random.randn(num_hiddens, num_hiddens) * sigma, np.zeros(num_hiddens))
+
+
+class LSTMScratch(Module):
+    """A one-layer LSTM with its gates and memory cell written out; the state is (H, C) and
+    the outputs are the list of the per-step hidden states, as RNNScratch returns them."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xi, self.W_hi, self.b_i = _gate_params(num_inputs, num_hiddens, sigma)  # input
+        self.W_xf, self.W_hf, self.b_f = _gate_params(num_inputs, num_hiddens, sigma)  # forget
+        self.W_xo, self.W_ho, self.b_o = _gate_params(num_inputs, num_hiddens, sigma)  # output
+        self.W_xc, self.W_hc, self.b_c = _gate_params(num_inputs, num_hiddens, sigma)  # cell
+
+    def forward(self, inputs, H_C=None):
+        if H_C is None:
+            zeros = np.zeros((inputs.shape[1], self.num_hiddens), ctx=inputs.ctx)
+            H_C = (zeros, zeros)
+        H, C = H_C
+        outputs = []
+        for X in inputs:
+            I = npx.sigmoid(np.dot(X, self.W_xi) + np.dot(H, self.W_hi) + self.b_i)
+            F = npx.sigmoid(np.dot(X, self.W_xf) + np.dot(H, self.W_hf) + self.b_f)
+            O = npx.sigmoid(np.dot(X, self.W_xo) + np.dot(H, self.W_ho) + self.b_o)
+            C_tilde = np.tanh(np.dot(X, self.W_xc) + np.dot(H, self.W_hc) + self.b_c)
+            C = F * C + I * C_tilde
+            H = O * np.tanh(C)
+            outputs.append(H)
+        return outputs, (H, C)
+
+
+class GRUScratch(Module):
+    """A one-layer GRU with its reset and update gates written out; the state is H."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.W_xz, self.W_hz, self.b_z = _gate_params(num_inputs, num_hiddens, sigma)  # update
+        self.W_xr, self.W_hr, self.b_r = _gate_params(num_inputs, num_hiddens, sigma)  # reset
+        self.W_xh, self.W_hh, self.b_h = _gate_params(num_inputs, num_hiddens, sigma)  # candidate
+
+    def forward(self, inputs, H=None):
+        if H is None:
+            H = np.zeros((inputs.shape[1], self.num_hiddens), ctx=inputs.ctx)
+        outputs = []
+        for X in inputs:
+            Z = npx.sigmoid(np.dot(X, self.W_xz) + np.dot(H, self.W_hz) + self.b_z)
+            R = npx.sigmoid(np.dot(X, self.W_xr) + np.dot(H, self.W_hr) + self.b_r)
+            H_tilde = np.tanh(np.dot(X, self.W_xh) + np.dot(R * H, self.W_hh) + self.b_h)
+            H = Z * H + (1 - Z) * H_tilde
+            outputs.append(H)
+        return outputs, H
+
+
+class _StackedGluonRNN(Module):
+    """`num_layers` one-layer Gluon recurrent layers with dropout between them while recording
+    in training mode (autograd.record()). Gluon's own multi-layer `dropout` is not used: its
+    fused CPU kernel ignores it (MXNet 1.9.1). The state holds one entry per layer stacked on a
+    leading axis, as Gluon's multi-layer state has it."""
+
+    def __init__(self, num_hiddens, num_layers=1, dropout=0):
+        super().__init__()
+        self.save_hyperparameters()
+        for i in range(num_layers):  # attributes, so that Gluon registers them
+            setattr(self, f'layer{i}', self.gluon_layer(num_hiddens))
+
+    @property
+    def layers(self):
+        return [getattr(self, f'layer{i}') for i in range(self.num_layers)]
+
+    def run_layers(self, inputs, per_layer):
+        """per_layer: one list of state arrays per layer, each (1, batch, num_hiddens)."""
+        X, finals = inputs, []
+        for i, layer in enumerate(self.layers):
+            if i > 0 and self.dropout > 0 and autograd.is_training():
+                X = npx.dropout(X, p=self.dropout)
+            if per_layer is None:
+                state = layer.begin_state(inputs.shape[1], ctx=inputs.ctx)
+            else:
+                state = per_layer[i]
+            X, final = layer(X, state)
+            finals.append(final)
+        return X, finals
+
+
+class LSTM(_StackedGluonRNN):
+    """The concise LSTM: Gluon's `rnn.LSTM` layers; the state is (H, C), each (num_layers,
+    batch, num_hiddens)."""
+    gluon_layer = staticmethod(rnn.LSTM)
+
+    def forward(self, inputs, H_C=None):
+        per_layer = None if H_C is None else [
+            [H_C[0][i:i + 1], H_C[1][i:i + 1]] for i in range(self.num_layers)]
+        outputs, finals = self.run_layers(inputs, per_layer)
+        return outputs, (np.concatenate([H for H, _ in finals]),
+                         np.concatenate([C for _, C in finals]))
+
+
+class GRU(_StackedGluonRNN):
+    """The concise GRU: Gluon's `rnn.GRU` layers; the state is (num_layers, batch,
+    num_hiddens)."""
+    gluon_layer = staticmethod(rnn.GRU)
+
+    def forward(self, inputs, H=None):
+        per_layer = None if H is None else [[H[i:i + 1]] for i in range(self.num_layers)]
+        outputs, finals = self.run_layers(inputs, per_layer)
+        return outputs, np.concatenate([H for H, in finals])
+
+
+class StackedRNNScratch(Module):
+    """`num_layers` RNNScratch layers, each one's outputs the next one's inputs; the state is
+    the list of the layers' states."""
+
+    def __init__(self, num_inputs, num_hiddens, num_layers, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        for i in range(num_layers):  # attributes, so that Gluon and scratch_params see them
+            setattr(self, f'rnn{i}', RNNScratch(num_inputs if i == 0 else num_hiddens,
+                                                num_hiddens, sigma))
+
+    @property
+    def rnns(self):
+        return [getattr(self, f'rnn{i}') for i in range(self.num_layers)]
+
+    def forward(self, inputs, Hs=None):
+        outputs = inputs
+        Hs = [None] * self.num_layers if Hs is None else list(Hs)
+        for i, layer in enumerate(self.rnns):
+            if i > 0:
+                outputs = np.stack(outputs)  # the list of steps, as the next layer's inputs
+            outputs, Hs[i] = layer(outputs, Hs[i])
+        return outputs, Hs
+
+
+class BiRNNScratch(Module):
+    """A forward and a backward RNNScratch; outputs concatenated on the feature axis, so that
+    `num_hiddens` (what an output layer reads) is twice the per-direction size. The state is
+    (forward state, backward state)."""
+
+    def __init__(self, num_inputs, num_hiddens, sigma=0.01):
+        super().__init__()
+        self.save_hyperparameters()
+        self.f_rnn = RNNScratch(num_inputs, num_hiddens, sigma)
+        self.b_rnn = RNNScratch(num_inputs, num_hiddens, sigma)
+        self.num_hiddens *= 2
+
+    def forward(self, inputs, Hs=None):
+        f_H, b_H = (None, None) if Hs is None else Hs
+        f_outputs, f_H = self.f_rnn(inputs, f_H)
+        b_outputs, b_H = self.b_rnn(np.flip(inputs, 0), b_H)
+        # the backward pass read the steps last to first: pair step t with its output T-1-t
+        outputs = [np.concatenate((f, b), -1) for f, b in zip(f_outputs, reversed(b_outputs))]
+        return outputs, (f_H, b_H)

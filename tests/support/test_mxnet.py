@@ -436,3 +436,147 @@ def test_engine_runs_in_the_calling_thread_without_announcing_itself():
     # An engine chosen by the user is kept (and MXNet may announce it as it likes).
     result = _run_python(code, MXNET_ENGINE_TYPE='ThreadedEngine', D2L_NUM_THREADS='2')
     assert result.stdout.split() == ['ThreadedEngine', '2', '3.0']
+
+
+# --------------------------------------------------------------------------------------------
+# Modern recurrent layers
+# --------------------------------------------------------------------------------------------
+import rnn_numpy_reference as ref  # noqa: E402  (tests/support is on sys.path)
+
+
+def _inputs(seed=0, steps=5, batch=3, n=7):
+    return np.array(onp.random.default_rng(seed).normal(size=(steps, batch, n)), dtype='float32')
+
+
+def _np_params(layer, names, sigma=0.3):
+    """Give the scratch layer larger random weights (sigma 0.01 would make every gate ~0.5) and
+    return them as (float64) numpy arrays."""
+    rng = onp.random.default_rng(1)
+    for name in names:
+        old = getattr(layer, name)
+        setattr(layer, name, np.array(rng.normal(size=old.shape) * sigma, dtype='float32'))
+    return {name: getattr(layer, name).asnumpy().astype(onp.float64) for name in names}
+
+
+def _rnn_params(layer):
+    return {n: getattr(layer, n).asnumpy().astype(onp.float64) for n in ('W_xh', 'W_hh', 'b_h')}
+
+
+def _stacked(outputs):
+    return np.stack(outputs).asnumpy() if isinstance(outputs, list) else outputs.asnumpy()
+
+
+def test_lstm_scratch_equals_numpy_gates():
+    lstm = d2l.LSTMScratch(num_inputs=7, num_hiddens=4)
+    assert len(lstm.scratch_params()) == 12
+    p = _np_params(lstm, ref.LSTM_NAMES)
+    X = _inputs()
+    outputs, (H, C) = lstm(X)
+    want, want_H, want_C = ref.lstm(p, X.asnumpy().astype(onp.float64))
+    assert len(outputs) == 5 and H.shape == C.shape == (3, 4)
+    onp.testing.assert_allclose(_stacked(outputs), want, rtol=1e-5, atol=1e-6)
+    onp.testing.assert_allclose(C.asnumpy(), want_C, rtol=1e-5, atol=1e-6)
+    first, state = lstm(X[:2])
+    second, (H2, C2) = lstm(X[2:], state)
+    onp.testing.assert_allclose(_stacked(first + second), _stacked(outputs), rtol=1e-6)
+    onp.testing.assert_allclose(C2.asnumpy(), C.asnumpy(), rtol=1e-6)
+
+
+def test_gru_scratch_equals_numpy_gates():
+    gru = d2l.GRUScratch(num_inputs=7, num_hiddens=4)
+    assert len(gru.scratch_params()) == 9
+    p = _np_params(gru, ref.GRU_NAMES)
+    X = _inputs()
+    outputs, H = gru(X)
+    want, want_H = ref.gru(p, X.asnumpy().astype(onp.float64))
+    assert len(outputs) == 5 and H.shape == (3, 4)
+    onp.testing.assert_allclose(_stacked(outputs), want, rtol=1e-5, atol=1e-6)
+    first, state = gru(X[:2])
+    second, H2 = gru(X[2:], state)
+    onp.testing.assert_allclose(_stacked(first + second), _stacked(outputs), rtol=1e-6)
+    onp.testing.assert_allclose(H2.asnumpy(), H.asnumpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize('cls, gates', [(d2l.LSTM, 4), (d2l.GRU, 3)])
+def test_concise_lstm_gru_shapes_states_and_carry(cls, gates):
+    layer = cls(num_hiddens=4, num_layers=2)
+    layer.prepare_params()
+    X = _inputs()
+    outputs, state = layer(X)
+    shapes = [v.shape for v in layer.collect_params().values()]
+    n = gates * 4  # per layer: i2h and h2h weights and biases
+    assert sorted(shapes) == sorted([(n, 7), (n, 4), (n,), (n,), (n, 4), (n, 4), (n,), (n,)])
+    assert outputs.shape == (5, 3, 4)
+    if cls is d2l.LSTM:
+        H, C = state  # a pair
+        assert H.shape == C.shape == (2, 3, 4)
+    else:
+        assert state.shape == (2, 3, 4)
+    first, mid = layer(X[:2])
+    second, _ = layer(X[2:], mid)
+    onp.testing.assert_allclose(np.concatenate((first, second)).asnumpy(), outputs.asnumpy(),
+                                rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('cls', [d2l.LSTM, d2l.GRU])
+def test_dropout_between_layers_in_training_only(cls):
+    d2l.set_seed(0)
+    layer = cls(num_hiddens=16, num_layers=2, dropout=0.5)
+    layer.prepare_params()
+    X = _inputs()
+    with autograd.record():
+        a, b = layer(X)[0].asnumpy(), layer(X)[0].asnumpy()
+    assert not onp.allclose(a, b)
+    c, d = layer(X)[0].asnumpy(), layer(X)[0].asnumpy()
+    onp.testing.assert_array_equal(c, d)
+    assert not onp.allclose(a, c)
+
+
+def test_stacked_rnn_scratch_feeds_layers_and_keeps_states():
+    deep = d2l.StackedRNNScratch(num_inputs=7, num_hiddens=4, num_layers=3, sigma=0.5)
+    assert len(deep.scratch_params()) == 9
+    X = _inputs()
+    outputs, Hs = deep(X)
+    assert _stacked(outputs).shape == (5, 3, 4) and len(Hs) == 3
+    Y = X.asnumpy().astype(onp.float64)
+    for layer, H in zip(deep.rnns, Hs):
+        Y, want_H = ref.rnn(_rnn_params(layer), Y)
+        onp.testing.assert_allclose(H.asnumpy(), want_H, rtol=1e-5, atol=1e-6)
+    onp.testing.assert_allclose(_stacked(outputs), Y, rtol=1e-5, atol=1e-6)
+    first, mid = deep(X[:2])
+    second, _ = deep(X[2:], mid)
+    onp.testing.assert_allclose(_stacked(list(first) + list(second)), _stacked(outputs),
+                                rtol=1e-6)
+
+
+def test_bi_rnn_scratch_concatenates_both_directions():
+    bi = d2l.BiRNNScratch(num_inputs=7, num_hiddens=4, sigma=0.5)
+    assert bi.num_hiddens == 8 and len(bi.scratch_params()) == 6
+    X = _inputs()
+    outputs, (f_H, b_H) = bi(X)
+    assert _stacked(outputs).shape == (5, 3, 8)
+    x = X.asnumpy().astype(onp.float64)
+    fwd, _ = ref.rnn(_rnn_params(bi.f_rnn), x)
+    bwd, _ = ref.rnn(_rnn_params(bi.b_rnn), x[::-1])
+    onp.testing.assert_allclose(_stacked(outputs), onp.concatenate([fwd, bwd[::-1]], -1),
+                                rtol=1e-5, atol=1e-6)
+    onp.testing.assert_allclose(outputs[0][:, 4:].asnumpy(), b_H.asnumpy(), rtol=1e-6)
+    assert d2l.RNNLMScratch(bi, vocab_size=28).W_hq.shape == (8, 28)
+
+
+MODERN = {
+    'lstm_scratch': lambda v: d2l.RNNLMScratch(d2l.LSTMScratch(v, 16), v, lr=4),
+    'lstm': lambda v: d2l.RNNLM(d2l.LSTM(16), v, lr=4),
+    'gru_scratch': lambda v: d2l.RNNLMScratch(d2l.GRUScratch(v, 16), v, lr=4),
+    'gru': lambda v: d2l.RNNLM(d2l.GRU(16), v, lr=4),
+}
+
+
+@pytest.mark.parametrize('name', MODERN)
+def test_modern_language_models_learn_and_predict(name):
+    model, _ = small_fit(lambda vocab_size, num_hiddens: MODERN[name](vocab_size), 0)
+    ppl = [y for _, y in model.board.data['train_ppl']]
+    assert ppl[-1] < ppl[0]
+    data = d2l.TimeMachine(batch_size=256, num_steps=8, num_train=1024, num_val=512)
+    text = model.predict('it has', 20, data.vocab)
+    assert text.startswith('it has') and len(text) == 26
