@@ -38,7 +38,8 @@ from .core import (DataError, HyperParameters, ProgressBoard, TIME_MACHINE, Voca
 __all__ = [
     'HyperParameters', 'add_to_class', 'ProgressBoard', 'Vocab', 'DataError', 'download',
     'data_dir', 'TIME_MACHINE', 'tokenize', 'Module', 'DataModule', 'Trainer', 'Classifier',
-    'TimeMachine', 'RNNScratch', 'RNNLMScratch', 'RNN', 'RNNLM', 'cpu', 'gpu', 'num_gpus',
+    'TimeMachine', 'RNNScratch', 'RNNLMScratch', 'RNN', 'RNNLM', 'LSTMScratch', 'LSTM',
+    'GRUScratch', 'GRU', 'StackedRNNScratch', 'BiRNNScratch', 'cpu', 'gpu', 'num_gpus',
     'try_gpu', 'try_all_gpus', 'set_seed', 'get_key', 'framework_version', 'tensor', 'zeros',
     'ones', 'arange', 'reshape', 'swapaxes', 'transpose', 'stack', 'concat', 'matmul', 'exp',
     'tanh', 'argmax', 'astype', 'numpy', 'to', 'float32', 'int32', 'one_hot',
@@ -349,3 +350,173 @@ class RNNLM(RNNLMScratch):
 
     def output_layer(self, hiddens):
         return swapaxes(self.linear(hiddens), 0, 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Modern recurrent layers: LSTM, GRU, deep and bidirectional RNNs (time-major, like RNN; each
+# forward takes `training`, which switches the dropout between stacked layers and needs a
+# 'dropout' rng when true)
+# --------------------------------------------------------------------------------------------
+class LSTMScratch(Module):
+    """A one-layer LSTM with its gates and memory cell written out; the state is (H, C) and
+    the outputs the list of the per-step hidden states, as RNNScratch returns them."""
+    num_inputs: int
+    num_hiddens: int
+    sigma: float = 0.01
+
+    def setup(self):
+        normal = nn.initializers.normal(self.sigma)
+        shapes = {'W_x': (self.num_inputs, self.num_hiddens),
+                  'W_h': (self.num_hiddens, self.num_hiddens)}
+        for gate in 'ifoc':  # input, forget and output gates, candidate memory cell
+            for w, shape in shapes.items():
+                setattr(self, w + gate, self.param(w + gate, normal, shape))
+            setattr(self, 'b_' + gate,
+                    self.param('b_' + gate, nn.initializers.zeros, (self.num_hiddens,)))
+
+    def forward(self, inputs, H_C=None, training=False):
+        del training  # one layer: no dropout
+        if H_C is None:
+            zeros = jnp.zeros((inputs.shape[1], self.num_hiddens))
+            H_C = (zeros, zeros)
+        H, C = H_C
+        outputs = []
+        for X in inputs:
+            I = jax.nn.sigmoid(jnp.matmul(X, self.W_xi) + jnp.matmul(H, self.W_hi) + self.b_i)
+            F = jax.nn.sigmoid(jnp.matmul(X, self.W_xf) + jnp.matmul(H, self.W_hf) + self.b_f)
+            O = jax.nn.sigmoid(jnp.matmul(X, self.W_xo) + jnp.matmul(H, self.W_ho) + self.b_o)
+            C_tilde = jnp.tanh(jnp.matmul(X, self.W_xc) + jnp.matmul(H, self.W_hc) + self.b_c)
+            C = F * C + I * C_tilde
+            H = O * jnp.tanh(C)
+            outputs.append(H)
+        return outputs, (H, C)
+
+
+class GRUScratch(Module):
+    """A one-layer GRU with its reset and update gates written out; the state is H."""
+    num_inputs: int
+    num_hiddens: int
+    sigma: float = 0.01
+
+    def setup(self):
+        normal = nn.initializers.normal(self.sigma)
+        shapes = {'W_x': (self.num_inputs, self.num_hiddens),
+                  'W_h': (self.num_hiddens, self.num_hiddens)}
+        for gate in 'zrh':  # update and reset gates, candidate hidden state
+            for w, shape in shapes.items():
+                setattr(self, w + gate, self.param(w + gate, normal, shape))
+            setattr(self, 'b_' + gate,
+                    self.param('b_' + gate, nn.initializers.zeros, (self.num_hiddens,)))
+
+    def forward(self, inputs, H=None, training=False):
+        del training  # one layer: no dropout
+        if H is None:
+            H = jnp.zeros((inputs.shape[1], self.num_hiddens))
+        outputs = []
+        for X in inputs:
+            Z = jax.nn.sigmoid(jnp.matmul(X, self.W_xz) + jnp.matmul(H, self.W_hz) + self.b_z)
+            R = jax.nn.sigmoid(jnp.matmul(X, self.W_xr) + jnp.matmul(H, self.W_hr) + self.b_r)
+            H_tilde = jnp.tanh(jnp.matmul(X, self.W_xh) + jnp.matmul(R * H, self.W_hh)
+                               + self.b_h)
+            H = Z * H + (1 - Z) * H_tilde
+            outputs.append(H)
+        return outputs, H
+
+
+class _StackedFlaxRNN(Module):
+    """`num_layers` Flax `nn.RNN` layers of one cell type, with dropout between them when
+    `training` is true; the state holds one entry per layer stacked on a leading axis."""
+    num_hiddens: int
+    num_layers: int = 1
+    dropout: float = 0
+
+    def setup(self):
+        self.rnns = [nn.RNN(self.make_cell(self.num_hiddens), time_major=True,
+                            return_carry=True) for _ in range(self.num_layers)]
+        self.drop = nn.Dropout(self.dropout)
+
+    def run_layers(self, inputs, carries, training):
+        X, finals = inputs, []
+        for i, layer in enumerate(self.rnns):
+            if i > 0 and self.dropout > 0:
+                X = self.drop(X, deterministic=not training)
+            carry, X = layer(X, initial_carry=None if carries is None else carries[i])
+            finals.append(carry)
+        return X, finals
+
+
+class LSTM(_StackedFlaxRNN):
+    """The concise LSTM: Flax's OptimizedLSTMCell in nn.RNN; the state is (H, C), each
+    (num_layers, batch, num_hiddens)."""
+    make_cell = staticmethod(nn.OptimizedLSTMCell)
+
+    def forward(self, inputs, H_C=None, training=False):
+        # Flax's LSTM carry is (c, h)
+        carries = None if H_C is None else [(C, H) for H, C in zip(*H_C)]
+        outputs, finals = self.run_layers(inputs, carries, training)
+        return outputs, (jnp.stack([h for _, h in finals]), jnp.stack([c for c, _ in finals]))
+
+
+class GRU(_StackedFlaxRNN):
+    """The concise GRU: Flax's GRUCell in nn.RNN; the state is (num_layers, batch,
+    num_hiddens)."""
+    make_cell = staticmethod(nn.GRUCell)
+
+    def forward(self, inputs, H=None, training=False):
+        outputs, finals = self.run_layers(inputs, None if H is None else list(H), training)
+        return outputs, jnp.stack(finals)
+
+
+class StackedRNNScratch(Module):
+    """`num_layers` RNNScratch layers, each one's outputs the next one's inputs; the state is
+    the list of the layers' states."""
+    num_inputs: int
+    num_hiddens: int
+    num_layers: int
+    sigma: float = 0.01
+
+    def setup(self):
+        self.rnns = [RNNScratch(self.num_inputs if i == 0 else self.num_hiddens,
+                                self.num_hiddens, self.sigma) for i in range(self.num_layers)]
+
+    def forward(self, inputs, Hs=None, training=False):
+        del training  # no dropout between these layers
+        outputs = inputs
+        Hs = [None] * self.num_layers if Hs is None else list(Hs)
+        for i, layer in enumerate(self.rnns):
+            if i > 0:
+                outputs = jnp.stack(outputs)  # the list of steps, as the next layer's inputs
+            outputs, Hs[i] = layer(outputs, Hs[i])
+        return outputs, Hs
+
+
+class BiRNNScratch(Module):
+    """A forward and a backward RNNScratch; outputs concatenated on the feature axis. As in
+    d2l, `num_hiddens` (what an output layer reads) becomes twice the per-direction size
+    given: BiRNNScratch(num_inputs, 4).num_hiddens == 8. The state is (forward, backward)."""
+    num_inputs: int
+    num_hiddens: int
+    sigma: float = 0.01
+    # Flax rebuilds a module from its fields (clones): this marks `num_hiddens` as already
+    # doubled, so that a clone does not double it again.
+    doubled: bool = dataclasses.field(default=False, repr=False)
+
+    def __post_init__(self):
+        if not self.doubled:
+            object.__setattr__(self, 'num_hiddens', 2 * self.num_hiddens)
+            object.__setattr__(self, 'doubled', True)
+        super().__post_init__()
+
+    def setup(self):
+        per_direction = self.num_hiddens // 2
+        self.f_rnn = RNNScratch(self.num_inputs, per_direction, self.sigma)
+        self.b_rnn = RNNScratch(self.num_inputs, per_direction, self.sigma)
+
+    def forward(self, inputs, Hs=None, training=False):
+        del training
+        f_H, b_H = (None, None) if Hs is None else Hs
+        f_outputs, f_H = self.f_rnn(inputs, f_H)
+        b_outputs, b_H = self.b_rnn(jnp.flip(inputs, 0), b_H)
+        # the backward pass read the steps last to first: pair step t with its output T-1-t
+        outputs = [jnp.concatenate((f, b), -1) for f, b in zip(f_outputs, reversed(b_outputs))]
+        return outputs, (f_H, b_H)

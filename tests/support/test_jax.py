@@ -324,3 +324,151 @@ def test_compiled_programs_are_kept_on_disk(tmp_path):
     out = subprocess.run([sys.executable, '-c', code.split('; d2l.set_seed')[0]], env=env,
                          capture_output=True, text=True, check=True).stdout
     assert out.split()[0] == 'None'
+
+
+# ---------------------------------------------------------------- modern recurrent layers
+import rnn_numpy_reference as ref  # noqa: E402  (tests/support is on sys.path)
+
+
+def _inputs(seed=0, steps=5, batch=3, n=7):
+    return jnp.asarray(np.random.default_rng(seed).normal(size=(steps, batch, n)), jnp.float32)
+
+
+def _f64(tree):
+    return jax.tree.map(lambda a: np.asarray(a, np.float64), tree)
+
+
+def _bigger(params, scale=30):
+    """Larger random weights than sigma 0.01 (which would make every gate ~0.5)."""
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.PRNGKey(3), len(leaves))
+    return jax.tree.unflatten(tree, [0.01 * scale * jax.random.normal(k, a.shape)
+                                     for k, a in zip(keys, leaves)])
+
+
+def _cat(outputs):
+    return np.asarray(jnp.stack(outputs) if isinstance(outputs, list) else outputs)
+
+
+def test_lstm_scratch_equals_numpy_gates():
+    lstm = d2l.LSTMScratch(num_inputs=7, num_hiddens=4)
+    X = _inputs()
+    params = _bigger(lstm.get_init_params(X))
+    assert sorted(params) == sorted(ref.LSTM_NAMES)
+    outputs, (H, C) = lstm.apply({'params': params}, X, None, True)
+    want, want_H, want_C = ref.lstm(_f64(params), np.asarray(X, np.float64))
+    assert len(outputs) == 5 and H.shape == C.shape == (3, 4)
+    np.testing.assert_allclose(_cat(outputs), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(C, want_C, rtol=1e-5, atol=1e-6)
+    first, state = lstm.apply({'params': params}, X[:2])
+    second, (H2, C2) = lstm.apply({'params': params}, X[2:], state)
+    np.testing.assert_allclose(_cat(first + second), _cat(outputs), rtol=1e-6)
+    np.testing.assert_allclose(C2, C, rtol=1e-6)
+
+
+def test_gru_scratch_equals_numpy_gates():
+    gru = d2l.GRUScratch(num_inputs=7, num_hiddens=4)
+    X = _inputs()
+    params = _bigger(gru.get_init_params(X))
+    assert sorted(params) == sorted(ref.GRU_NAMES)
+    outputs, H = gru.apply({'params': params}, X, None, False)
+    want, want_H = ref.gru(_f64(params), np.asarray(X, np.float64))
+    assert len(outputs) == 5 and H.shape == (3, 4)
+    np.testing.assert_allclose(_cat(outputs), want, rtol=1e-5, atol=1e-6)
+    first, state = gru.apply({'params': params}, X[:2])
+    second, H2 = gru.apply({'params': params}, X[2:], state)
+    np.testing.assert_allclose(_cat(first + second), _cat(outputs), rtol=1e-6)
+    np.testing.assert_allclose(H2, H, rtol=1e-6)
+
+
+@pytest.mark.parametrize('cls', [d2l.LSTM, d2l.GRU])
+def test_concise_lstm_gru_shapes_states_and_carry(cls):
+    layer = cls(num_hiddens=4, num_layers=2)
+    X = _inputs()
+    params = layer.get_init_params(X)
+    cells = shapes(params)
+    assert set(cells) == {'rnns_0', 'rnns_1'}
+    gates = ('ii', 'if', 'ig', 'io') if cls is d2l.LSTM else ('ir', 'iz', 'in')
+    for g in gates:  # input kernels: from the inputs, then from the layer below
+        assert cells['rnns_0']['cell'][g]['kernel'] == (7, 4)
+        assert cells['rnns_1']['cell'][g]['kernel'] == (4, 4)
+    outputs, state = layer.apply({'params': params}, X)
+    assert outputs.shape == (5, 3, 4)
+    if cls is d2l.LSTM:
+        H, C = state  # a pair
+        assert H.shape == C.shape == (2, 3, 4)
+        np.testing.assert_allclose(outputs[-1], H[-1], rtol=1e-6)
+    else:
+        assert state.shape == (2, 3, 4)
+        np.testing.assert_allclose(outputs[-1], state[-1], rtol=1e-6)
+    first, mid = layer.apply({'params': params}, X[:2])
+    second, _ = layer.apply({'params': params}, X[2:], mid)
+    np.testing.assert_allclose(jnp.concatenate([first, second]), outputs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('cls', [d2l.LSTM, d2l.GRU])
+def test_dropout_between_layers_in_training_only(cls):
+    layer = cls(num_hiddens=16, num_layers=2, dropout=0.5)
+    X = _inputs()
+    params = {'params': layer.get_init_params(X)}
+    a = layer.apply(params, X, None, True, rngs={'dropout': jax.random.PRNGKey(1)})[0]
+    b = layer.apply(params, X, None, True, rngs={'dropout': jax.random.PRNGKey(2)})[0]
+    assert not np.allclose(a, b)
+    c = layer.apply(params, X, None, False)[0]
+    d = layer.apply(params, X)[0]
+    np.testing.assert_array_equal(c, d)
+    assert not np.allclose(a, c)
+    with pytest.raises(Exception, match='dropout'):  # training needs a 'dropout' rng
+        layer.apply(params, X, None, True)
+
+
+def test_stacked_rnn_scratch_feeds_layers_and_keeps_states():
+    deep = d2l.StackedRNNScratch(num_inputs=7, num_hiddens=4, num_layers=3, sigma=0.5)
+    X = _inputs()
+    params = deep.get_init_params(X)
+    assert set(params) == {'rnns_0', 'rnns_1', 'rnns_2'}
+    outputs, Hs = deep.apply({'params': params}, X, None, True)
+    assert _cat(outputs).shape == (5, 3, 4) and len(Hs) == 3
+    Y = np.asarray(X, np.float64)
+    for i, H in enumerate(Hs):
+        Y, want_H = ref.rnn(_f64(params[f'rnns_{i}']), Y)
+        np.testing.assert_allclose(H, want_H, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_cat(outputs), Y, rtol=1e-5, atol=1e-6)
+    first, mid = deep.apply({'params': params}, X[:2])
+    second, _ = deep.apply({'params': params}, X[2:], mid)
+    np.testing.assert_allclose(_cat(list(first) + list(second)), _cat(outputs), rtol=1e-6)
+
+
+def test_bi_rnn_scratch_concatenates_both_directions():
+    bi = d2l.BiRNNScratch(num_inputs=7, num_hiddens=4, sigma=0.5)
+    assert bi.num_hiddens == 8 and bi.clone().num_hiddens == 8
+    X = _inputs()
+    params = bi.get_init_params(X)
+    assert shapes(params)['f_rnn']['W_hh'] == shapes(params)['b_rnn']['W_hh'] == (4, 4)
+    outputs, (f_H, b_H) = bi.apply({'params': params}, X, None, False)
+    x = np.asarray(X, np.float64)
+    fwd, _ = ref.rnn(_f64(params['f_rnn']), x)
+    bwd, _ = ref.rnn(_f64(params['b_rnn']), x[::-1])
+    np.testing.assert_allclose(_cat(outputs), np.concatenate([fwd, bwd[::-1]], -1),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outputs[0][:, 4:], b_H, rtol=1e-6)
+    lm = d2l.RNNLMScratch(rnn=d2l.BiRNNScratch(28, 4), vocab_size=28)
+    assert shapes(lm.get_init_params(jnp.zeros((2, 5), jnp.int32)))['W_hq'] == (8, 28)
+
+
+MODERN = {
+    'lstm_scratch': lambda v: d2l.RNNLMScratch(d2l.LSTMScratch(v, 16), v, lr=4),
+    'lstm': lambda v: d2l.RNNLM(d2l.LSTM(16), v, lr=4),
+    'gru_scratch': lambda v: d2l.RNNLMScratch(d2l.GRUScratch(v, 16), v, lr=4),
+    'gru': lambda v: d2l.RNNLM(d2l.GRU(16), v, lr=4),
+}
+
+
+@pytest.mark.parametrize('name', MODERN)
+def test_modern_language_models_learn_and_predict(data, name):
+    model = MODERN[name](len(data.vocab))
+    trainer = fit(model, data, epochs=2)
+    ppl = [y for _, y in model.board.data['train_ppl']]
+    assert ppl[-1] < ppl[0]
+    text = model.predict('it has', 20, data.vocab, trainer.state.params)
+    assert text.startswith('it has') and len(text) == 26
