@@ -1,8 +1,9 @@
 """Training speed of the section's models in every framework (prints figures, asserts nothing).
 
-Trains the concise and the scratch character language model with the settings of the concise-RNN
-section (batch 1024, 32 steps, 32 hidden units, lr 1, gradient clipping 1, 100 epochs) in each
-framework's Jupyter kernel, exactly as a book page does: the progress board is on and draws live.
+Trains the character language models with the settings of their sections (batch 1024, 32 steps,
+32 hidden units, gradient clipping 1; the RNN, concise and scratch, lr 1 for 100 epochs as in the
+concise-RNN section; the GRU and the LSTM, concise and scratch, lr 4 for 50 epochs as in theirs)
+in each framework's Jupyter kernel, exactly as a book page does: the progress board is on and draws live.
 One fresh kernel per (framework, model), one at a time, so that the runs do not share the CPU
 and each peak-memory figure is that run's own.
 
@@ -12,12 +13,15 @@ validation perplexities, the kernel's peak resident memory and the size of the f
 
 `--reference` also runs d2l 1.0.3's own PyTorch library on the same models in the kernel
 `d2l-reference` (create it with `make bench-reference`), so that the speed-up over d2l is
-measured on this machine, and prints each run's ratio to it. On a shared machine wall-clock
+measured on this machine, and prints each run's ratio to it: the RNN (concise and scratch) and
+the concise GRU and LSTM (d2l.GRU, d2l.LSTM, which d2l 1.0.3 ships); our scratch GRU and LSTM
+are timed without a reference. On a shared machine wall-clock
 figures are noisy: the load average is printed, and CPU seconds are steadier.
 
-    .venv/book/bin/python benchmarks/train.py                      # all frameworks, both models
+    .venv/book/bin/python benchmarks/train.py                      # all frameworks, the RNN
     .venv/book/bin/python benchmarks/train.py --frameworks pytorch jax --models concise
     .venv/book/bin/python benchmarks/train.py --reference --epochs 20
+    .venv/book/bin/python benchmarks/train.py --reference --models gru lstm gru_scratch lstm_scratch
 """
 from __future__ import annotations
 
@@ -39,13 +43,27 @@ FRAMEWORKS = ['pytorch', 'tensorflow', 'mxnet', 'jax']
 MODULE = {'pytorch': 'torch', 'tensorflow': 'tensorflow', 'mxnet': 'mxnet', 'jax': 'jax'}
 REFERENCE_KERNEL = 'd2l-reference'
 
-# The models, built as the section builds them. `V` is the vocabulary size.
+# The models, built as their sections build them. `V` is the vocabulary size; {inputs} is
+# `num_inputs=V, ` where the framework's concise layer takes it (PyTorch).
 BUILD = {
     'concise': 'd2l.RNNLM(d2l.RNN({inputs}num_hiddens=32), vocab_size=V, lr=1)',
     'scratch': 'd2l.RNNLMScratch(d2l.RNNScratch(num_inputs=V, num_hiddens=32), vocab_size=V, lr=1)',
+    'gru': 'd2l.RNNLM(d2l.GRU({inputs}num_hiddens=32), vocab_size=V, lr=4)',
+    'lstm': 'd2l.RNNLM(d2l.LSTM({inputs}num_hiddens=32), vocab_size=V, lr=4)',
+    'gru_scratch': 'd2l.RNNLMScratch(d2l.GRUScratch(num_inputs=V, num_hiddens=32), vocab_size=V, '
+                   'lr=4)',
+    'lstm_scratch': 'd2l.RNNLMScratch(d2l.LSTMScratch(num_inputs=V, num_hiddens=32), '
+                    'vocab_size=V, lr=4)',
 }
+# Epochs of each model's section (--epochs overrides them all).
+EPOCHS = {'concise': 100, 'scratch': 100, 'gru': 50, 'lstm': 50, 'gru_scratch': 50,
+          'lstm_scratch': 50}
+# The models d2l 1.0.3 can run as its sections do (it ships GRU and LSTM, not their scratch
+# versions outside the pages): the others are timed for our library only.
+REFERENCE_MODELS = ('concise', 'scratch', 'gru', 'lstm')
 
-# d2l 1.0.3 ships RNNScratch and RNNLMScratch; the concise classes are the section's own code.
+# d2l 1.0.3 ships RNNScratch, RNNLMScratch, GRU and LSTM; the concise RNN classes are the
+# section's own code (GRU and LSTM are d2l's, used with this RNNLM as their sections do).
 REFERENCE_SETUP = '''\
 from d2l import torch as d2l
 import torch
@@ -112,6 +130,7 @@ def notebook(flavor, framework, model, epochs, num_gpus):
     else:
         setup = f'from d2l_support import {MODULE[framework]} as d2l\n'
     inputs = 'num_inputs=V, ' if framework == 'pytorch' else ''
+    epochs = epochs or EPOCHS[model]
     fit = FIT.format(build=BUILD[model].format(inputs=inputs), epochs=epochs, num_gpus=num_gpus)
     report = REPORT.format(train=LAST[flavor].format(key='train_ppl'),
                            val=LAST[flavor].format(key='val_ppl'))
@@ -179,8 +198,12 @@ def describe(label, r, reference=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--frameworks', nargs='+', choices=FRAMEWORKS, default=FRAMEWORKS)
-    parser.add_argument('--models', nargs='+', choices=list(BUILD), default=list(BUILD))
-    parser.add_argument('--epochs', type=int, default=100)
+    # default: the RNN's two models, as before the GRU and LSTM were added (`make bench`)
+    parser.add_argument('--models', nargs='+', choices=list(BUILD), default=['concise', 'scratch'],
+                        help='default: concise scratch (the RNN)')
+    parser.add_argument('--epochs', type=int, default=None,
+                        help="epochs of every model (default: each model's section: "
+                        + ', '.join(f'{m} {e}' for m, e in EPOCHS.items()) + ')')
     parser.add_argument('--num-gpus', type=int, default=0, help='train on a GPU where there is one')
     parser.add_argument('--reference', action='store_true',
                         help="also time d2l 1.0.3's PyTorch library (kernel d2l-reference)")
@@ -191,11 +214,14 @@ def main():
     runs = [('ours', fw, m) for fw in args.frameworks for m in args.models]
     if args.reference:
         check_kernel(REFERENCE_KERNEL, 'create it with `make bench-reference`')
-        runs = [('reference', 'pytorch', m) for m in args.models] + runs
+        runs = [('reference', 'pytorch', m) for m in args.models
+                if m in REFERENCE_MODELS] + runs
     for fw in args.frameworks:
         check_kernel(f'd2l-{fw}', 'create it with `make envs`')
-    print(f'{args.epochs} epochs, batch 1024, 32 steps, 32 hidden units, lr 1, clipping 1; '
-          f'board on; {os.cpu_count()} CPUs; one kernel at a time', flush=True)
+    epochs = (f'{args.epochs} epochs' if args.epochs else
+              'epochs ' + ', '.join(f'{m} {EPOCHS[m]}' for m in args.models))
+    print(f'{epochs}; batch 1024, 32 steps, 32 hidden units, lr 1 (RNN) or 4 (GRU, LSTM), '
+          f'clipping 1; board on; {os.cpu_count()} CPUs; one kernel at a time', flush=True)
     results, lines = {}, []
     with tempfile.TemporaryDirectory(prefix='d2l-bench-') as tmp:
         for flavor, fw, model in runs:
