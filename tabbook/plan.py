@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,9 +143,16 @@ def compile_errors(page: Page, splits: dict[str, SplitNotebook], languages: dict
                         flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
             except SyntaxError as e:
                 cell = page.cells[c.source_cell]
-                n = e.lineno or 1
-                line = cell.line + c.lines[n - 1] - 1 if 1 <= n <= len(c.lines) else cell.line
-                what = f"{type(e).__name__}: {e.msg}"
+
+                def page_line(n, cell=cell, c=c):  # a line of the resolved cell -> page line
+                    return cell.line + c.lines[n - 1] - 1 if 1 <= n <= len(c.lines) else cell.line
+
+                line = page_line(e.lineno or 1)
+                # Python names other lines of the cell too ("... after 'if' statement on line 3"):
+                # those become page lines as well, so every number in the message is the page's.
+                msg = re.sub(r"\bon line (\d+)", lambda m: f"on line {page_line(int(m.group(1)))}",
+                             str(e.msg))
+                what = f"{type(e).__name__}: {msg}"
                 found.setdefault((line, what), [cell, []])[1].append(name)
     return [SourceError(page.rel, line, f"{what} (found before running any kernel; fix the page line)",
                         framework=", ".join(fws), cell=cell.source)

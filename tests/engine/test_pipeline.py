@@ -89,6 +89,27 @@ def test_syntax_error_reported_once_at_the_page_line_for_every_framework(tmp_pat
     assert "before running any kernel" in err and "cell:" in err
 
 
+CLASS_BAD = """# C
+
+Some prose first, so that the cell does not start at the page's top.
+
+```{code-cell} ipython3
+class Model:
+value = 1
+```
+"""
+
+
+def test_line_numbers_inside_a_syntax_message_are_page_lines(tmp_path, config):
+    p = write_page(tmp_path, "c.md", CLASS_BAD)
+    err = make_plan(config).errors["c.md"]
+    class_line = line_of(p, "class Model:")
+    assert err.startswith(f"c.md:{line_of(p, 'value = 1')}: [pytorch, jax] IndentationError")
+    # Python says "after class definition on line 1" (the cell's line): the page's is given
+    assert f"after class definition on line {class_line}" in err
+    assert "on line 1 " not in err and class_line > 1
+
+
 def test_syntax_error_of_one_framework_names_it_and_magics_compile(tmp_path, config):
     p = write_page(tmp_path, "j.md", JAX_BAD)
     err = make_plan(config).errors["j.md"]
