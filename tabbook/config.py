@@ -353,11 +353,6 @@ def github_parts(url: str) -> tuple[str, str] | None:
     return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
 
 
-def split_names(text: str) -> list[str]:
-    """Framework names from ``"a, b"`` or ``"a b"``."""
-    return [n for n in re.split(r"[\s,]+", text.strip()) if n]
-
-
 def read_config_file(book_root) -> dict:
     import yaml
     path = Path(book_root) / CONFIG_FILE

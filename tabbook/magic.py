@@ -12,7 +12,7 @@ import os
 import threading
 import time
 
-from .config import split_names
+from .markup import split_names
 
 
 class Tab:

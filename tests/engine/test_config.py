@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import tabbook
-from tabbook.config import BookConfig, ConfigError, documented_keys, load_config, split_names
+from tabbook.config import BookConfig, ConfigError, documented_keys, load_config
 from enginelib import FIXTURE_BOOK
 
 BOOK = FIXTURE_BOOK.parents[3]
@@ -119,10 +119,6 @@ def test_missing_deps_file_is_found_before_execution(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="_config.yml"):
         load_config(tmp_path)
-
-
-def test_split_names():
-    assert split_names(" pytorch, mxnet jax ") == ["pytorch", "mxnet", "jax"]
 
 
 def test_launch_settings_are_checked_with_the_rest(tmp_path):

@@ -128,8 +128,10 @@ def test_tab_tag_with_unknown_name_names_the_tag_and_suggests(tmp_path, config):
 
 def test_every_reader_uses_the_one_rule():
     from tabbook import export, jupyter_markdown
+    from tabbook import magic
     from tabbook.sphinx import fw_block, reader
     assert fw_block.split_names is markup.split_names
+    assert magic.split_names is markup.split_names  # the %%tab line's names
     assert export.resolve_fw_blocks is markup.resolve_fw_blocks
     assert jupyter_markdown.fences is markup.fences
     assert reader.has_markup is markup.has_markup
