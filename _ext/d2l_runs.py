@@ -44,6 +44,7 @@ from sphinx.util import docname_join, logging
 from sphinx.util.docutils import SphinxDirective
 
 from tabbook.config import BookConfig
+from tabbook.layout import Layout
 from tabbook.sphinx import settings as tabbook_settings
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def book_config(app) -> BookConfig:
 
 
 def merged_path(app, docname) -> Path:
-    return book_config(app).build_dir / 'merged' / f'{docname}.ipynb'
+    return Layout.of(book_config(app)).merged(docname)
 
 
 def load_merged(app, docname) -> dict:

@@ -19,6 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tabbook.config import load_config
+from tabbook.layout import Layout
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -30,7 +33,7 @@ def step(root: Path, name: str, command: list[str]) -> None:
     wall = time.monotonic() - t
     if r.returncode:
         sys.exit(f"{name}: failed (exit {r.returncode})\n{r.stderr[-3000:]}")
-    jobs = json.loads((root / "_build/tabbook/summary.json").read_text())["jobs"]
+    jobs = json.loads(Layout.of(load_config(root)).summary.read_text())["jobs"]
     ran = [f"{j['page']}[{j['framework']}]" for j in jobs if j["status"] == "run"]
     cached = sum(j["status"] == "cached" for j in jobs)
     print(f"{name:<40} {wall:7.1f} s   run {len(ran)}, cached {cached}   {' '.join(ran)}", flush=True)

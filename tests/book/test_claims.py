@@ -20,9 +20,11 @@ from pathlib import Path
 import pytest
 
 from tabbook import markup
+from tabbook.config import load_config
+from tabbook.layout import Layout
 
 ROOT = Path(__file__).resolve().parents[2]
-MERGED = ROOT / '_build' / 'tabbook' / 'merged'
+MERGED = Layout.of(load_config(ROOT)).merged_dir
 CHAPTERS = ROOT / 'chapters'
 FRAMEWORKS = ['pytorch', 'tensorflow', 'mxnet', 'jax']
 # Pages about the engine, not the book's subject; they make no claims about model outputs.

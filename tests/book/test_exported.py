@@ -19,6 +19,9 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+from tabbook.config import load_config
+from tabbook.layout import Layout
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / '_build' / 'html' / '_notebooks'
 JUPYTER = Path(sys.executable).parent / 'jupyter'
@@ -176,7 +179,7 @@ def test_notebooks_say_their_framework_and_trainers_ask_for_a_gpu(framework):
 
 
 def test_install_cells_name_the_commit_the_site_was_built_from():
-    summary = json.loads((ROOT / '_build' / 'tabbook' / 'summary.json').read_text())
+    summary = json.loads(Layout.of(load_config(ROOT)).summary.read_text())
     commit = summary.get('commit')
     assert commit and re.fullmatch(r'[0-9a-f]{40}', commit), (
         f'the last build recorded no commit ({commit!r}): build in a git checkout or pass --commit')

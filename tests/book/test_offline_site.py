@@ -15,9 +15,12 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+from tabbook.config import load_config
+from tabbook.layout import Layout
+
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / '_build' / 'html'
-NOTEBOOKS = ROOT / '_build' / 'tabbook' / 'notebooks'
+NOTEBOOKS = Layout.of(load_config(ROOT)).notebooks_dir
 CONFIG = yaml.safe_load((ROOT / '_config.yml').read_text())['sphinx']['config']
 ARCHIVES = CONFIG.get('tabbook_archives') or {}  # tabbook.sphinx.settings.Archives
 FRAMEWORKS = list(CONFIG['tabbook']['frameworks'])

@@ -10,9 +10,12 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+from tabbook.config import load_config
+from tabbook.layout import Layout
+
 ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / '_build' / 'html'
-MERGED = ROOT / '_build' / 'tabbook' / 'merged'
+MERGED = Layout.of(load_config(ROOT)).merged_dir
 CONCISE = 'chapters/rnn-concise'
 FRAMEWORKS = ['pytorch', 'tensorflow', 'mxnet', 'jax']
 
