@@ -15,7 +15,7 @@ from cicdlib import FRAMEWORKS, REPO, clean_env, stream_text
 
 pytestmark = pytest.mark.slow
 
-# The requirement the exporter writes into the install cell (tabbook/config.py DEFAULT_INSTALL).
+# The requirement the exporter writes into the install cell (the fixture's notebooks.install).
 # The test drops the extra: the fresh environment already holds the framework from
 # requirements/<fw>.txt (tensorflow-cpu there does not satisfy the extra's `tensorflow`).
 GIT_REQUIREMENT = re.compile(r'd2l_support\[[^\]]*\] @ git\+[^"\s]+')
