@@ -358,3 +358,50 @@ def test_bptt_random_inputs_saturate():
         derivative, *norms = map(float, m.groups())
         assert derivative > 0.5 and 1 < norms[0] < norms[1] < norms[2] < 1e-3 * 1.5 ** 99, fw
 # ================================================================ end of pages A
+
+# ---------------------------------------------------------------- pages deep-rnn and birnn
+# (block added with chapters/deep-rnn.md and chapters/birnn.md; it asserts their outcome
+# sentences against what every framework printed)
+def test_deep_rnn_outcomes_hold_in_every_framework():
+    """'the two tanh layers ... end with a validation perplexity below 10 in every framework,
+    lower than the two GRU layers'; the stack's shapes; dropout acts in training only."""
+    runs = (r'two tanh layers \(scratch\): training perplexity ([\d.]+), validation perplexity '
+            r'([\d.]+), .*\ntwo GRU layers \(concise\): training perplexity ([\d.]+), '
+            r'validation perplexity ([\d.]+)')
+    for fw, m in printed('deep-rnn', runs).items():
+        scratch_val, gru_val = float(m[2]), float(m[4])
+        assert scratch_val < 10 and scratch_val < gru_val, (fw, m.group(0))
+    for fw, m in printed('deep-rnn', r'outputs: \((\d+), (\d+), (\d+)\) \| states: (.*)').items():
+        assert m.groups()[:3] == ('5', '2', '16') and m[4].count('(2, 16)') == 3, fw
+    printed('deep-rnn', r'training mode: the two outputs differ \(largest difference 0\.0*[1-9]')
+    printed('deep-rnn', r'evaluation mode: the two outputs are the same \(largest difference '
+                        r'0\.0000\)')
+
+
+def test_birnn_outcomes_hold_in_every_framework():
+    """The bidirectional language model: far lower perplexity overall, higher at the last
+    position than the left-to-right model; the taggers: left to right levels off at about the
+    bound of guessing from the past, bidirectional well beyond it; the exercise: both high."""
+    line = (r'{name}: validation perplexity ([\d.]+) over all positions, ([\d.]+) at most before '
+            r'the last one, ([\d.]+) at the last one')
+    bi = printed('birnn', line.format(name='bidirectional'))
+    uni = printed('birnn', line.format(name='left to right'))
+    for fw in FRAMEWORKS:
+        b_all, b_before, b_last = map(float, bi[fw].groups())
+        u_all, u_before, u_last = map(float, uni[fw].groups())
+        assert 2 * b_all < u_all and b_last > u_last and b_before < b_last, fw
+        assert u_before < 1.25 * u_all, fw  # "about the same at every position"
+    printed('birnn', r'backward half of the first output is the final backward state: True')
+    bound = printed('birnn', r'best left-to-right guess, \[x\(t-1\) >= 0\]: ([\d.]+)')
+    tagger = r'{name}: validation accuracy ([\d.]+) after the last epoch, ([\d.]+) at best'
+    left = printed('birnn', tagger.format(name='left to right'))
+    both = printed('birnn', tagger.format(name='bidirectional'))
+    for fw in FRAMEWORKS:
+        b = float(bound[fw][1])
+        assert 0.72 < b < 0.78, fw  # "three times out of four"
+        assert abs(float(left[fw][1]) - b) < 0.02 and float(left[fw][2]) < b + 0.02, fw
+        assert float(both[fw][1]) > b + 0.1, fw
+    exercise = (r'left to right: validation accuracy ([\d.]+), bidirectional: validation '
+                r'accuracy ([\d.]+)')
+    for fw, m in printed('birnn', exercise).items():
+        assert float(m[1]) > 0.9 and float(m[2]) > 0.9, (fw, m.group(0))
