@@ -169,18 +169,25 @@ class D2LDirective(SphinxDirective):
 # --------------------------------------------------------------------------------------------
 # {d2l-runs}
 # --------------------------------------------------------------------------------------------
-def parse_pages(text):
-    pairs = []
+def parse_pages(text, default_tag=None):
+    """[(docname, tag, label)] from `docname=label` or `docname:tag=label` items (the tag picks
+    one of several runs on a page; without one, the directive's `:tag:` option is used)."""
+    entries = []
     for item in re.split(r'\s*,\s*|\n', text.strip()):
         if not item:
             continue
         name, sep, label = item.partition('=')
+        name, _, tag = name.partition(':')
         if not sep or not name.strip() or not label.strip():
-            raise D2LDataError(f':pages: wants "docname=label" items, got {item!r}')
-        pairs.append((name.strip(), label.strip()))
-    if not pairs:
+            raise D2LDataError(f':pages: wants "docname=label" or "docname:tag=label" items, '
+                               f'got {item!r}')
+        entries.append((name.strip(), tag.strip() or default_tag, label.strip()))
+    if not entries:
         raise D2LDataError(':pages: names no page')
-    return pairs
+    labels = [label for _, _, label in entries]
+    if len(set(labels)) < len(labels):
+        raise D2LDataError(f':pages: gives two entries the same label ({", ".join(labels)})')
+    return entries
 
 
 class RunsDirective(D2LDirective):
@@ -190,10 +197,9 @@ class RunsDirective(D2LDirective):
 
     def collect(self):
         """{(framework, label): record} for every framework of the book and every page."""
-        tag = self.options.get('tag')
         labels = self.frameworks()
         runs = {}
-        for name, impl in parse_pages(self.options.get('pages', '')):
+        for name, tag, impl in self.entries():
             docname = self.resolve_docname(name)
             notebook = self.notebook(docname)
             page_frameworks = notebook['metadata'].get('tabbook', {}).get('frameworks', [])
@@ -215,9 +221,12 @@ class RunsDirective(D2LDirective):
                 runs[framework, impl] = found[0][1]
         return runs
 
+    def entries(self):
+        return parse_pages(self.options.get('pages', ''), self.options.get('tag'))
+
     def build(self):
         labels = self.frameworks()
-        impls = [label for _, label in parse_pages(self.options.get('pages', ''))]
+        impls = [label for _, _, label in self.entries()]
         metric = self.options.get('metric', 'val_ppl')
         train_metric = metric.replace('val_', 'train_', 1)
         runs = self.collect()
@@ -283,8 +292,11 @@ class RunsDirective(D2LDirective):
         buf = io.BytesIO()
         fig.savefig(buf, format='png', dpi=110)
 
+        # one chart per directive: a page may compare several sets of runs
         slug = self.env.docname.replace('/', '-')
-        path = book_config(self.env.app).build_dir / 'figures' / f'{slug}-runs.png'
+        number = self.env.new_serialno('d2l-runs')
+        name = f'{slug}-runs.png' if number == 0 else f'{slug}-runs-{number + 1}.png'
+        path = Layout.of(book_config(self.env.app)).figures / name
         write_if_changed(path, buf.getvalue())
         image = nodes.image(uri=srcdir_uri(self.env.app, path),
                             alt=f'{describe(metric)} and fit time per framework and implementation')

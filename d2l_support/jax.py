@@ -4,6 +4,9 @@ Flax conventions hold throughout: modules are dataclasses whose fields are their
 (no ``save_hyperparameters``), parameters are created in ``setup`` and live outside the module, in
 the trainer's ``state`` or in a dict from ``get_init_params``. Methods that need parameters take
 them explicitly: ``training_step(params, batch)``, ``predict(prefix, num_preds, vocab, params)``.
+Randomness is explicit as well: the Trainer gives a ``training_step`` that takes ``rngs`` a new
+'dropout' key each step, and runs a model that has a ``training`` field (the language models)
+with it true in training steps and false in validation.
 
 The whole training step (loss, gradients, clipping, update) is one ``jax.jit`` function; the
 values a model wants plotted come back from it and are put on the board outside it.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import os
 
 # XLA's CPU backend spreads even tiny matrix products over every core; for the book's models one
@@ -149,11 +153,15 @@ class Module(nn.Module, HyperParameters, core.PlotMixin):
     def __call__(self, X, *args, **kwargs):
         return self.forward(X, *args, **kwargs)
 
-    def batch_loss(self, params, batch):
-        return self.loss(self.apply({'params': params}, *batch[:-1]), batch[-1])
+    def batch_loss(self, params, batch, rngs=None):
+        """The loss of one batch; `rngs` (e.g. {'dropout': key}) for layers that draw."""
+        return self.loss(self.apply({'params': params}, *batch[:-1], rngs=rngs), batch[-1])
 
-    def training_step(self, params, batch):
-        l = self.batch_loss(params, batch)
+    def training_step(self, params, batch, rngs=None):
+        """The Trainer passes `rngs` ({'dropout': a new key each step}) to a `training_step`
+        that takes it, and calls it on a copy of the model with `training=True` where the
+        model has that field (see `Trainer.prepare_model`)."""
+        l = self.batch_loss(params, batch, rngs)
         return l, {'loss': l}
 
     def validation_step(self, params, batch):
@@ -163,8 +171,25 @@ class Module(nn.Module, HyperParameters, core.PlotMixin):
         return optax.sgd(self.lr)
 
     def get_init_params(self, *inputs, key=None):
-        """Freshly initialized parameters for example `inputs` (key: from `get_key()`)."""
-        return jax.jit(self.init)(get_key() if key is None else key, *inputs)['params']
+        """Freshly initialized parameters for example `inputs` (key: from `get_key()`). A
+        'dropout' key is given too, for a model whose forward applies dropout when it inits."""
+        params_key, dropout_key = jax.random.split(get_key() if key is None else key)
+        rngs = {'params': params_key, 'dropout': dropout_key}
+        return jax.jit(self.init)(rngs, *inputs)['params']
+
+
+def in_mode(model, training):
+    """`model` with its `training` field set to `training`, if it has that field (a language
+    model passes it on to its recurrent layers, which apply dropout only in training); `model`
+    itself otherwise, or when the field already has that value."""
+    names = {field.name for field in dataclasses.fields(model)}
+    if 'training' not in names or model.training == training:
+        return model
+    return model.clone(training=training)
+
+
+def _takes_rngs(step):
+    return 'rngs' in inspect.signature(step).parameters
 
 
 class DataModule(core.DataModuleBase):
@@ -203,16 +228,24 @@ class Trainer(core.TrainerBase):
         # All of the state on the device, as the steps will return it: a step counter left as a
         # Python 0 would make the second step compile again.
         self.state = jax.device_put(state, self.device)
-        grad_fn = jax.value_and_grad(model.training_step, has_aux=True)
+        # Training steps run the model with training=True (dropout on) and a 'dropout' key of
+        # their own, derived from the step number; validation runs it with training=False.
+        train_model, eval_model = in_mode(model, True), in_mode(model, False)
+        grad_fn = jax.value_and_grad(train_model.training_step, has_aux=True)
+        with_rngs = _takes_rngs(train_model.training_step)
+        dropout_key = get_key()
 
         def train_step(state, batch):
-            (_, values), grads = grad_fn(state.params, batch)
+            args = (state.params, batch)
+            if with_rngs:
+                args += ({'dropout': jax.random.fold_in(dropout_key, state.step)},)
+            (_, values), grads = grad_fn(*args)
             if self.gradient_clip_val > 0:
                 grads = self.clip_gradients(self.gradient_clip_val, grads)
             return state.apply_gradients(grads=grads), values
 
         self.train_step = jax.jit(train_step)
-        self.val_step = jax.jit(model.validation_step)
+        self.val_step = jax.jit(eval_model.validation_step)
 
     def clip_gradients(self, grad_clip_val, grads):
         """`grads` scaled so that their global norm is at most `grad_clip_val`."""
@@ -293,8 +326,8 @@ class RNNLMScratch(Classifier, core.LanguageModelMixin):
         self.W_hq = self.param('W_hq', normal, (self.rnn.num_hiddens, self.vocab_size))
         self.b_q = self.param('b_q', nn.initializers.zeros, (self.vocab_size,))
 
-    def training_step(self, params, batch):
-        l = self.batch_loss(params, batch)
+    def training_step(self, params, batch, rngs=None):
+        l = self.batch_loss(params, batch, rngs)
         return l, {'ppl': jnp.exp(l)}
 
     def validation_step(self, params, batch):
@@ -343,10 +376,18 @@ class RNN(Module):
 
 
 class RNNLM(RNNLMScratch):
-    """The RNN language model with a dense output layer from Flax."""
+    """The RNN language model with a dense output layer from Flax. Its forward passes
+    `training` on to the recurrent layer (dropout between stacked layers): the Trainer runs
+    training steps with training=True and validation with training=False; predictions never
+    apply dropout."""
+    training: bool = False
 
     def setup(self):
         self.linear = nn.Dense(self.vocab_size)
+
+    def forward(self, X, state=None):
+        rnn_outputs, _ = self.rnn(self.one_hot(X), state, self.training)
+        return self.output_layer(rnn_outputs)
 
     def output_layer(self, hiddens):
         return swapaxes(self.linear(hiddens), 0, 1)

@@ -119,7 +119,19 @@ class Module(tf.keras.Model, core.HyperParameters, core.PlotMixin,
     def loss(self, y_hat, y):
         raise NotImplementedError
 
-    def call(self, *args, **kwargs):
+    # The Trainer sets `training` while it runs (or compiles) a training step, and only then:
+    # a model called with it true passes training=True to Keras, which hands the flag on to
+    # every layer the model calls, so that dropout is applied in training and nowhere else.
+    training = False
+
+    def __call__(self, *args, **kwargs):
+        if self.training and 'training' not in kwargs:
+            kwargs['training'] = True
+        return super().__call__(*args, **kwargs)
+
+    def call(self, *args, training=None, **kwargs):
+        # `training` is named so that Keras sets it for the layers called inside; `forward`
+        # does not take it (a layer that needs it, like _StackedKerasRNN, takes it in `call`).
         return self.forward(*args, **kwargs)
 
     def forward(self, X):
@@ -196,9 +208,16 @@ class Trainer(core.TrainerBase):
             self.optim.build(self.model.trainable_variables)
         step = self.train_step if kind == 'train' else self.model.validation_step
 
+        def in_mode(batch):
+            self.model.training = kind == 'train'  # dropout on in training steps only
+            try:
+                step(batch)
+            finally:
+                self.model.training = False
+
         def captured_step(*batch):
             self.captured = {}
-            step(batch)
+            in_mode(batch)
             return self.captured
 
         signature = [tf.TensorSpec((None, *t.shape[1:]), t.dtype) for t in batch]
@@ -211,7 +230,7 @@ class Trainer(core.TrainerBase):
                             f'eagerly, which is slower.')
 
             def eager_step(*batch):
-                step(batch)
+                in_mode(batch)
                 return {}
             return eager_step
         return compiled

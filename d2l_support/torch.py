@@ -253,10 +253,15 @@ class RNNLMScratch(core.PerplexitySteps, Classifier, core.LanguageModelMixin):
     def next_logits(self, indices, state, device):
         if device is None:
             device = next(self.parameters()).device
-        with torch.no_grad():
-            X = torch.tensor([indices], device=device)
-            rnn_outputs, state = self.rnn(self.one_hot(X), state)
-            logits = self.output_layer(rnn_outputs)
+        was_training = self.training
+        self.eval()  # predictions never apply dropout, even right after a training step
+        try:
+            with torch.no_grad():
+                X = torch.tensor([indices], device=device)
+                rnn_outputs, state = self.rnn(self.one_hot(X), state)
+                logits = self.output_layer(rnn_outputs)
+        finally:
+            self.train(was_training)
         return logits[0, -1].cpu().numpy(), state
 
 

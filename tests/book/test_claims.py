@@ -282,6 +282,131 @@ def test_every_teaching_page_has_exercises(stem):
     assert len(questions) >= 2, f'chapters/{stem}.md: {len(questions)} exercise(s)'
 
 
+# ================================================================ pages A: sequences, bptt
+# (per-page assertions of the pages "Working with Sequences" and "Backpropagation Through Time")
+def test_sequences_losses_end_near_the_noise():
+    """'The validation loss ends close to the training loss, and close to the mean square of the
+    noise'; the one-step predictions are 'much closer to the noise-free sine than the data is'."""
+    losses = printed('sequences', r'training loss ([\d.]+), validation loss ([\d.]+); '
+                                  r'mean squared noise ([\d.]+)')
+    errors = printed('sequences', r' 1-step-ahead: ([\d.]+)\n 4-step-ahead: ([\d.]+)\n'
+                                  r'16-step-ahead: ([\d.]+)\n64-step-ahead: ([\d.]+)')
+    for fw in FRAMEWORKS:
+        train, val, noise = map(float, losses[fw].groups())
+        assert abs(val - noise) < 0.2 * noise and abs(train - val) < 0.3 * noise, fw
+        one, four, sixteen, sixty_four = map(float, errors[fw].groups())
+        assert one < noise / 2, fw
+        # 'the error grows with k', and at 64 it is 'many times that of the one-step predictions'
+        assert one < four < sixteen < sixty_four and sixty_four > 5 * one, fw
+    for fw, m in printed('sequences', r'the error grows with k: (\w+)').items():
+        assert m[1] == 'True', fw
+
+
+def test_sequences_model_averages_the_last_four_values():
+    """Exercise 1: 'The four weights are close to each other and sum to nearly 1, and the bias is
+    nearly 0'; the one-step error 'comes close to' sigma^2 / tau."""
+    pattern = (r'weights \(oldest value first\): \[([-\d. ]+)\] sum ([-\d.]+), bias ([-\d.]+)\n'
+               r'noise variance / tau = ([\d.]+); 1-step-ahead error against the noise-free '
+               r'sine: ([\d.]+)')
+    for fw, m in printed('sequences', pattern).items():
+        weights = [float(w) for w in m[1].split()]
+        total, bias, bound, error = float(m[2]), float(m[3]), float(m[4]), float(m[5])
+        assert len(weights) == 4 and all(0.18 < w < 0.32 for w in weights), (fw, weights)
+        assert 0.9 < total < 1.05 and abs(bias) < 0.05, fw
+        assert abs(error - bound) < 0.5 * bound, fw
+
+
+def test_bptt_gradient_norms_are_powers_of_gamma():
+    """The table of norms at distances 10, 20, 50, 99 and the sentences about it."""
+    rows = {}
+    for gamma in ('0.5', '0.9', '1.0', '1.1', '1.5'):
+        pattern = rf'\n{re.escape(gamma)} +([\d.e+-]+) +([\d.e+-]+) +([\d.e+-]+) +([\d.e+-]+)'
+        for fw, m in printed('bptt', pattern).items():
+            rows[fw, float(gamma)] = [float(v) for v in m.groups()]
+    for (fw, gamma), norms in rows.items():
+        for k, norm in zip((10, 20, 50, 99), norms):
+            assert abs(norm / gamma ** k - 1) < 0.01, (fw, gamma, k, norm)
+    for fw in FRAMEWORKS:
+        assert rows[fw, 0.5][1] < 1e-6 and rows[fw, 0.5][2] < 1e-15, fw
+        assert rows[fw, 0.9][3] < 1e-4 and rows[fw, 1.0] == [1.0] * 4, fw
+        assert rows[fw, 1.1][3] > 1e4 and rows[fw, 1.5][3] > 1e17, fw
+    for fw, m in printed('bptt', r'largest relative deviation from gamma \*\* k: ([\d.e+-]+)').items():
+        assert float(m[1]) < 1e-4, fw
+
+
+def test_bptt_truncation_and_clipping_do_what_the_text_says():
+    for fw, m in printed('bptt', r'distances with a nonzero gradient: \[([\d, ]+)\]\n'
+                                 r'unchanged there: (\w+)').items():
+        assert [int(d) for d in m[1].split(',')] == list(range(10)) and m[2] == 'True', fw
+    pattern = (r'norm before clipping: ([\d.e+]+)\nnorm after clipping: +([\d.]+)\n'
+               r'cosine between the two: ([\d.]+)')
+    for fw, m in printed('bptt', pattern).items():
+        before, after, cosine = map(float, m.groups())
+        # 'a step with a learning rate of 0.1 would have moved the bias by more than 10^16'
+        assert 0.1 * before > 1e16 and after == 1.0 and cosine == 1.0, fw
+
+
+def test_bptt_random_inputs_saturate():
+    """Exercise 1: with inputs of std 1 the mean derivative of tanh is below 0.5 and the
+    gamma = 1.5 gradient vanishes; with std 0.1 it still grows, far more slowly than 1.5^k."""
+    line = (r'inputs of std {std}: mean tanh derivative ([\d.]+), gradient norm ([\d.e+-]+) at '
+            r'k=20, ([\d.e+-]+) at k=50, ([\d.e+-]+) at k=99')
+    for fw, m in printed('bptt', line.format(std=r'1\.0')).items():
+        derivative, *norms = map(float, m.groups())
+        assert derivative < 0.5 and 1 > norms[0] > norms[1] > norms[2], fw
+    for fw, m in printed('bptt', line.format(std=r'0\.1')).items():
+        derivative, *norms = map(float, m.groups())
+        assert derivative > 0.5 and 1 < norms[0] < norms[1] < norms[2] < 1e-3 * 1.5 ** 99, fw
+# ================================================================ end of pages A
+
+# ---------------------------------------------------------------- pages deep-rnn and birnn
+# (block added with chapters/deep-rnn.md and chapters/birnn.md; it asserts their outcome
+# sentences against what every framework printed)
+def test_deep_rnn_outcomes_hold_in_every_framework():
+    """'the two tanh layers ... end with a validation perplexity below 10 in every framework,
+    lower than the two GRU layers'; the stack's shapes; dropout acts in training only."""
+    runs = (r'two tanh layers \(scratch\): training perplexity ([\d.]+), validation perplexity '
+            r'([\d.]+), .*\ntwo GRU layers \(concise\): training perplexity ([\d.]+), '
+            r'validation perplexity ([\d.]+)')
+    for fw, m in printed('deep-rnn', runs).items():
+        scratch_val, gru_val = float(m[2]), float(m[4])
+        assert scratch_val < 10 and scratch_val < gru_val, (fw, m.group(0))
+    for fw, m in printed('deep-rnn', r'outputs: \((\d+), (\d+), (\d+)\) \| states: (.*)').items():
+        assert m.groups()[:3] == ('5', '2', '16') and m[4].count('(2, 16)') == 3, fw
+    printed('deep-rnn', r'training mode: the two outputs differ \(largest difference 0\.0*[1-9]')
+    printed('deep-rnn', r'evaluation mode: the two outputs are the same \(largest difference '
+                        r'0\.0000\)')
+
+
+def test_birnn_outcomes_hold_in_every_framework():
+    """The bidirectional language model: far lower perplexity overall, higher at the last
+    position than the left-to-right model; the taggers: left to right levels off at about the
+    bound of guessing from the past, bidirectional well beyond it; the exercise: both high."""
+    line = (r'{name}: validation perplexity ([\d.]+) over all positions, ([\d.]+) at most before '
+            r'the last one, ([\d.]+) at the last one')
+    bi = printed('birnn', line.format(name='bidirectional'))
+    uni = printed('birnn', line.format(name='left to right'))
+    for fw in FRAMEWORKS:
+        b_all, b_before, b_last = map(float, bi[fw].groups())
+        u_all, u_before, u_last = map(float, uni[fw].groups())
+        assert 2 * b_all < u_all and b_last > u_last and b_before < b_last, fw
+        assert u_before < 1.25 * u_all, fw  # "about the same at every position"
+    printed('birnn', r'backward half of the first output is the final backward state: True')
+    bound = printed('birnn', r'best left-to-right guess, \[x\(t-1\) >= 0\]: ([\d.]+)')
+    tagger = r'{name}: validation accuracy ([\d.]+) after the last epoch, ([\d.]+) at best'
+    left = printed('birnn', tagger.format(name='left to right'))
+    both = printed('birnn', tagger.format(name='bidirectional'))
+    for fw in FRAMEWORKS:
+        b = float(bound[fw][1])
+        assert 0.72 < b < 0.78, fw  # "three times out of four"
+        assert abs(float(left[fw][1]) - b) < 0.02 and float(left[fw][2]) < b + 0.02, fw
+        assert float(both[fw][1]) > b + 0.1, fw
+    exercise = (r'left to right: validation accuracy ([\d.]+), bidirectional: validation '
+                r'accuracy ([\d.]+)')
+    for fw, m in printed('birnn', exercise).items():
+        assert float(m[1]) > 0.9 and float(m[2]) > 0.9, (fw, m.group(0))
+
+
 # ================================================================ pages lstm and gru (begin)
 # The comparison cell of each page prints, for the scratch and the concise run,
 # "<name> train ppl X, validation ppl Y, S s" and "validation ppl after each epoch: ...".

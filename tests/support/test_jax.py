@@ -472,3 +472,49 @@ def test_modern_language_models_learn_and_predict(data, name):
     assert ppl[-1] < ppl[0]
     text = model.predict('it has', 20, data.vocab, trainer.state.params)
     assert text.startswith('it has') and len(text) == 26
+
+
+# ---------------------------------------------------------------- dropout in fits
+SEEN_TRAINING = []  # the `training` flag each traced call of RecordingGRU was given
+
+
+class RecordingGRU(d2l.GRU):
+    def forward(self, inputs, H=None, training=False):
+        SEEN_TRAINING.append(training)  # runs while jit traces a step
+        return super().forward(inputs, H, training)
+
+
+@pytest.mark.parametrize('dropout', [0.5, 0])
+def test_fit_applies_dropout_in_training_steps_only(data, dropout):
+    """The Trainer runs training steps with training=True and a new 'dropout' key per step,
+    validation with training=False; a model without dropout gives the same loss every time."""
+    SEEN_TRAINING.clear()
+    rnn = RecordingGRU(num_hiddens=HIDDENS, num_layers=2, dropout=dropout)
+    model = d2l.RNNLM(rnn=rnn, vocab_size=len(data.vocab), lr=1)
+    trainer = fit(model, data, epochs=1)  # would fail without a 'dropout' rng when dropout > 0
+    assert set(SEEN_TRAINING) == {True, False}
+    batch = trainer.prepare_batch(next(iter(data.train_dataloader())))
+    state = trainer.state
+    now = trainer.train_step(state, batch)[1]['ppl']
+    again = trainer.train_step(state, batch)[1]['ppl']
+    next_step = trainer.train_step(state.replace(step=state.step + 1), batch)[1]['ppl']
+    assert float(now) == float(again)  # the key depends on the step only: runs repeat
+    assert (float(now) != float(next_step)) == (dropout > 0)
+    val = trainer.val_step(state.params, batch)['ppl']
+    assert float(val) == float(trainer.val_step(state.params, batch)['ppl'])
+    assert (float(val) != float(now)) == (dropout > 0)
+    text = model.predict('it has', 10, data.vocab, state.params)  # no dropout, no rng needed
+    assert text == model.predict('it has', 10, data.vocab, state.params)
+
+
+def test_source_text_rnnlm_with_dropout_trains_and_predicts(data):
+    """The source text's RNNLM (training=True as its default) on a two-layer GRU with dropout:
+    validation and prediction still run without dropout."""
+    SEEN_TRAINING.clear()
+    rnn = RecordingGRU(num_hiddens=HIDDENS, num_layers=2, dropout=0.5)
+    model = SourceTextRNNLM(rnn=rnn, vocab_size=len(data.vocab), lr=1)
+    trainer = fit(model, data, epochs=2)
+    assert set(SEEN_TRAINING) == {True, False}
+    params = trainer.state.params
+    assert model.predict('it has', 10, data.vocab, params) == model.predict(
+        'it has', 10, data.vocab, params)

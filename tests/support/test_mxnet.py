@@ -580,3 +580,20 @@ def test_modern_language_models_learn_and_predict(name):
     data = d2l.TimeMachine(batch_size=256, num_steps=8, num_train=1024, num_val=512)
     text = model.predict('it has', 20, data.vocab)
     assert text.startswith('it has') and len(text) == 26
+
+
+# ---------------------------------------------------------------- dropout in fits
+def test_fit_applies_dropout_in_training_only():
+    seen = []
+
+    class RecordingGRU(d2l.GRU):
+        def forward(self, inputs, H=None):
+            seen.append(autograd.is_training())
+            return super().forward(inputs, H)
+
+    data = d2l.TimeMachine(batch_size=BATCH, num_steps=STEPS, num_train=40, num_val=8)
+    model = d2l.RNNLM(RecordingGRU(HIDDENS, num_layers=2, dropout=0.5),
+                      vocab_size=len(data.vocab), lr=1)
+    d2l.Trainer(max_epochs=1, gradient_clip_val=1).fit(model, data)
+    assert seen.count(True) == 40 // BATCH and seen.count(False) == 8 // BATCH
+    assert model.predict('it has', 10, data.vocab) == model.predict('it has', 10, data.vocab)

@@ -464,3 +464,29 @@ def test_modern_language_models_learn_and_predict(data, name):
     assert ppl[-1] < ppl[0]
     text = model.predict('it has', 20, data.vocab)
     assert text.startswith('it has') and len(text) == 26
+
+
+# ---------------------------------------------------------------- dropout in fits
+class RecordingGRU(d2l.GRU):
+    """Records the `training` flag Keras hands the layer (while a step is traced, or run)."""
+    seen = []
+
+    def call(self, inputs, state=None, training=None):
+        RecordingGRU.seen.append(training)
+        return super().call(inputs, state, training=training)
+
+
+def test_fit_applies_dropout_in_training_steps_only(data):
+    RecordingGRU.seen = []
+    model = d2l.RNNLM(RecordingGRU(HIDDENS, num_layers=2, dropout=0.5), vocab_size=len(data.vocab),
+                      lr=1)
+    d2l.set_seed(0)
+    trainer = d2l.Trainer(max_epochs=1, gradient_clip_val=1)
+    trainer.fit(model, data)
+    assert True in RecordingGRU.seen  # the training step's trace
+    assert RecordingGRU.seen[-1] is not True  # the validation step's trace came after it
+    assert model.training is False  # the flag is set only while a training step runs
+    X = tf.constant(data.X[:8])
+    np.testing.assert_array_equal(model(X).numpy(), model(X).numpy())  # no dropout outside
+    a, b = model(X, training=True).numpy(), model(X, training=True).numpy()
+    assert not np.allclose(a, b)  # the flag reaches the stacked layers' dropout

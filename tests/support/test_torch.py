@@ -455,3 +455,23 @@ def test_modern_language_models_learn_and_predict(data, name):
     assert ppl[-1] < ppl[0]
     text = model.predict('it has', 20, data.vocab)
     assert text.startswith('it has') and len(text) == 26
+
+
+# ---------------------------------------------------------------- dropout in fits
+def test_fit_applies_dropout_in_training_only_and_predict_never(data):
+    seen = []
+
+    class RecordingGRU(d2l.GRU):
+        def forward(self, inputs, H=None):
+            seen.append((self.training, torch.is_grad_enabled()))
+            return super().forward(inputs, H)
+
+    rnn = RecordingGRU(num_inputs=len(data.vocab), num_hiddens=HIDDENS, num_layers=2,
+                       dropout=0.5)
+    model = d2l.RNNLM(rnn, vocab_size=len(data.vocab), lr=1)
+    d2l.Trainer(max_epochs=1, gradient_clip_val=1).fit(model, data)
+    assert (True, True) in seen and (False, False) in seen  # training steps, validation
+    assert (True, False) not in seen and (False, True) not in seen
+    model.train()  # as right after a training step
+    text = model.predict('it has', 10, data.vocab)
+    assert text == model.predict('it has', 10, data.vocab) and model.training
