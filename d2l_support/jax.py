@@ -338,8 +338,10 @@ class RNNLMScratch(Classifier, core.LanguageModelMixin):
         return jax.nn.one_hot(X.T, self.vocab_size)
 
     def output_layer(self, rnn_outputs):
-        outputs = [jnp.matmul(H, self.W_hq) + self.b_q for H in rnn_outputs]
-        return jnp.stack(outputs, 1)
+        # One product over all steps (a list of per-step states is stacked first): the same
+        # numbers as a product per step, and a smaller program for jit to compile.
+        H = jnp.stack(rnn_outputs) if isinstance(rnn_outputs, (list, tuple)) else rnn_outputs
+        return swapaxes(jnp.matmul(H, self.W_hq) + self.b_q, 0, 1)
 
     def forward(self, X, state=None):
         rnn_outputs, _ = self.rnn(self.one_hot(X), state)
