@@ -30,7 +30,7 @@ FRAMEWORKS = ['pytorch', 'tensorflow', 'mxnet', 'jax']
 # Pages about the engine, not the book's subject; they make no claims about model outputs.
 NOT_CLAIMS = {'authoring', 'engine-config'}
 # Pages without code of their own speak about the runs of these pages.
-EVIDENCE_FROM = {'results': ['rnn-scratch', 'rnn-concise']}
+EVIDENCE_FROM = {'results': ['rnn-scratch', 'rnn-concise', 'lstm', 'gru', 'deep-rnn']}
 # Numbers that are definitions or arithmetic in the text, not outputs.
 DEFINED = {
     'training-api': {'0.01', '0.00005'},  # the data's noise and its expected loss, 0.01^2/2

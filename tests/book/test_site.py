@@ -1,9 +1,10 @@
 """Tests over the built book (`make test-site` builds it first).
 
-Every code page's tab sets hold the page's frameworks; the concise RNN section's training and
+Every code page's tab sets hold the page's frameworks; every model page's training and
 prediction cells have real outputs in all four tabs; no page shows a traceback.
 """
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / '_build' / 'html'
 MERGED = Layout.of(load_config(ROOT)).merged_dir
 CONCISE = 'chapters/rnn-concise'
+# The pages that train a language model: each trains it in every tab (a training curve) and
+# predicts from the prefix 'it has' after training.
+MODEL_PAGES = [CONCISE, 'chapters/rnn-scratch', 'chapters/lstm', 'chapters/gru',
+               'chapters/deep-rnn', 'chapters/birnn']
 FRAMEWORKS = ['pytorch', 'tensorflow', 'mxnet', 'jax']
 
 
@@ -97,22 +102,28 @@ def _code_and_outputs(content):
     return code, outputs
 
 
-def test_concise_training_cells_show_a_curve_in_every_tab():
+@pytest.mark.parametrize('docname', MODEL_PAGES)
+def test_model_pages_show_a_training_curve_in_every_tab(docname):
+    assert docname in DOCS, f'{docname} is not in _toc.yml'
     trained = 0
-    for ids, contents in tab_sets(page(CONCISE)):
+    for ids, contents in tab_sets(page(docname)):
+        assert ids == FRAMEWORKS, f'{docname}: tab set with {ids}'
         codes = {fw: _code_and_outputs(c) for fw, c in contents.items()}
-        if not all('trainer.fit(model, data)' in code for code, _ in codes.values()):
+        if not all(re.search(r'\btrainer\.fit\(', code) for code, _ in codes.values()):
             continue
         trained += 1
         for fw, (_, outputs) in codes.items():
             images = [img for out in outputs for img in out.find_all('img')]
-            assert images, f'{fw}: training cell without a training-curve image'
-    assert trained >= 1, 'no tab set of the concise page trains the model in all four frameworks'
+            assert images, f'{docname}, {fw}: training cell without a training-curve image'
+    assert trained >= 1, f'no tab set of {docname} trains a model in all four frameworks'
 
 
-def test_concise_predictions_start_with_prefix_in_every_tab():
+@pytest.mark.parametrize('docname', MODEL_PAGES)
+def test_model_pages_predict_from_the_prefix_in_every_tab(docname):
+    """Every model page shows a prediction from 'it has' in every tab (the concise page two:
+    with random weights and after training)."""
     predictions = 0
-    for ids, contents in tab_sets(page(CONCISE)):
+    for ids, contents in tab_sets(page(docname)):
         codes = {fw: _code_and_outputs(c) for fw, c in contents.items()}
         # cells whose value is the prediction: the call is their last line
         if not all(".predict('it has'" in code.strip().splitlines()[-1] for code, _ in codes.values()):
@@ -120,9 +131,10 @@ def test_concise_predictions_start_with_prefix_in_every_tab():
         predictions += 1
         for fw, (_, outputs) in codes.items():
             text = ' '.join(out.get_text() for out in outputs).strip().strip('\'"')
-            assert text.startswith('it has'), f'{fw}: prediction output {text[:60]!r}'
-            assert len(text) > len('it has') + 10, f'{fw}: prediction too short: {text!r}'
-    assert predictions >= 2, 'expected the random-weights and the trained predictions'
+            assert text.startswith('it has'), f'{docname}, {fw}: prediction output {text[:60]!r}'
+            assert len(text) > len('it has') + 10, f'{docname}, {fw}: prediction too short: {text!r}'
+    expected = 2 if docname == CONCISE else 1
+    assert predictions >= expected, f'{docname}: {predictions} prediction cell(s) in four tabs'
 
 
 @pytest.mark.parametrize('docname', CODE_DOCS)
