@@ -2,7 +2,7 @@
 
 Trains the character language models with the settings of their sections (batch 1024, 32 steps,
 32 hidden units, gradient clipping 1; the RNN, concise and scratch, lr 1 for 100 epochs as in the
-concise-RNN section; the GRU and the LSTM, concise and scratch, lr 4 for 50 epochs as in theirs)
+concise-RNN section; the GRU and the LSTM, concise and scratch, lr 4 for 10 epochs as in theirs)
 in each framework's Jupyter kernel, exactly as a book page does: the progress board is on and draws live.
 One fresh kernel per (framework, model), one at a time, so that the runs do not share the CPU
 and each peak-memory figure is that run's own.
@@ -56,8 +56,8 @@ BUILD = {
                     'vocab_size=V, lr=4)',
 }
 # Epochs of each model's section (--epochs overrides them all).
-EPOCHS = {'concise': 100, 'scratch': 100, 'gru': 50, 'lstm': 50, 'gru_scratch': 50,
-          'lstm_scratch': 50}
+EPOCHS = {'concise': 100, 'scratch': 100, 'gru': 10, 'lstm': 10, 'gru_scratch': 10,
+          'lstm_scratch': 10}
 # The models d2l 1.0.3 can run as its sections do (its library has the GRU; the LSTM is its
 # section's class on the library's RNN; the scratch GRU and LSTM exist only inside the pages):
 # the others are timed for our library only.

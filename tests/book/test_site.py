@@ -104,12 +104,14 @@ def _code_and_outputs(content):
 
 @pytest.mark.parametrize('docname', MODEL_PAGES)
 def test_model_pages_show_a_training_curve_in_every_tab(docname):
+    """A model page trains in a tab set of all four frameworks whose every tab shows the
+    training curve (`trainer.fit` draws it; fits run in a loop may plot their own figure)."""
     assert docname in DOCS, f'{docname} is not in _toc.yml'
     trained = 0
     for ids, contents in tab_sets(page(docname)):
         assert ids == FRAMEWORKS, f'{docname}: tab set with {ids}'
         codes = {fw: _code_and_outputs(c) for fw, c in contents.items()}
-        if not all(re.search(r'\btrainer\.fit\(', code) for code, _ in codes.values()):
+        if not all(re.search(r'\btrainer\w*(\[[^\]]*\])?\.fit\(', code) for code, _ in codes.values()):
             continue
         trained += 1
         for fw, (_, outputs) in codes.items():
@@ -125,14 +127,15 @@ def test_model_pages_predict_from_the_prefix_in_every_tab(docname):
     predictions = 0
     for ids, contents in tab_sets(page(docname)):
         codes = {fw: _code_and_outputs(c) for fw, c in contents.items()}
-        # cells whose value is the prediction: the call is their last line
-        if not all(".predict('it has'" in code.strip().splitlines()[-1] for code, _ in codes.values()):
+        if not all(".predict('it has'" in code for code, _ in codes.values()):
             continue
         predictions += 1
         for fw, (_, outputs) in codes.items():
-            text = ' '.join(out.get_text() for out in outputs).strip().strip('\'"')
-            assert text.startswith('it has'), f'{docname}, {fw}: prediction output {text[:60]!r}'
-            assert len(text) > len('it has') + 10, f'{docname}, {fw}: prediction too short: {text!r}'
+            # the cell's value, or printed lines, each a prediction: the prefix and at least
+            # ten characters more
+            text = ' '.join(out.get_text() for out in outputs)
+            assert re.search(r"it has[^'\"\n]{10,}", text), \
+                f'{docname}, {fw}: no prediction from the prefix in {text[:80]!r}'
     expected = 2 if docname == CONCISE else 1
     assert predictions >= expected, f'{docname}: {predictions} prediction cell(s) in four tabs'
 
