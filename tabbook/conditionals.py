@@ -16,7 +16,8 @@ _MAGIC_LINE = re.compile(r"^(\s*)[%!]")
 
 
 class ConditionalError(ValueError):
-    """A ``tab.selected(...)`` call names an unknown framework (``line`` is 1-based in the cell)."""
+    """A ``tab.selected(...)`` call names an unknown framework, or is left where it cannot be
+    resolved (``line`` is 1-based in the cell)."""
 
     def __init__(self, message: str, line: int):
         super().__init__(message)
@@ -131,6 +132,23 @@ def _branch_lines(chain: _Chain, i: int, lines: list[str], end: int) -> tuple[li
     return [indent + line if line.strip() else "" for line in block], sources[:len(block)]
 
 
+def _no_selected_left(tree: ast.Module, origin: list[int]) -> None:
+    """Every ``tab.selected(...)`` must have been resolved: one left (an expression such as
+    ``x if tab.selected('a') else y``, or a test that mixes it with other conditions) would
+    reach the framework's exported notebook, where no ``tab`` exists."""
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "selected" and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "tab"):
+            raise ConditionalError(
+                "tab.selected() is resolved per framework only as the whole test of an `if` or "
+                "`elif` statement; here it would be left in the exported notebook, where `tab` "
+                "is not defined. Write it as a statement: `if tab.selected(...):` with each "
+                "branch on its own lines (e.g. instead of `x = a if tab.selected('jax') else b`, "
+                "`if tab.selected('jax'):` / `x = a` / `else:` / `x = b`)",
+                origin[node.lineno - 1])
+
+
 def resolve(code: str, framework: str, known=None) -> str:
     """Return ``code`` as ``framework`` runs it: pure ``tab.selected`` chains resolved.
 
@@ -149,6 +167,8 @@ def resolve_lines(code: str, framework: str, known=None) -> tuple[str, list[int]
         tree = _parse(code)
         chain = tree and _find_chain(tree, lines)
         if not chain:
+            if tree:
+                _no_selected_left(tree, origin)
             return code, origin
         if known is not None:
             for names, header, _, _ in chain.branches:

@@ -48,11 +48,18 @@ def test_inline_body():
     assert resolve("if tab.selected('jax'): z = 1\nelse: z = 2", "jax", KNOWN) == "z = 1"
 
 
-def test_impure_conditions_are_left_alone():
-    code = ("if tab.selected('jax') and big:\n    a = 1\n"
-            "if tab.selected('jax'):\n    b = 1\nelif big:\n    b = 2\n"
-            "if tab.selected(name):\n    c = 1")
-    assert resolve(code, "jax", KNOWN) == code
+@pytest.mark.parametrize("code, line", [
+    ("x = 1\nif tab.selected('jax') and big:\n    a = 1", 2),
+    ("if tab.selected('jax'):\n    b = 1\nelif big:\n    b = 2\nz = 1 if tab.selected('mxnet') else 2", 1),
+    ("if tab.selected(name):\n    c = 1", 1),
+    ("y = (0 if tab.selected('pytorch', 'jax')\n     else 1)", 1),
+])
+def test_a_selected_call_that_cannot_be_resolved_is_an_error_at_its_line(code, line):
+    """Left in the code, it would reach the exported notebook, where `tab` does not exist."""
+    for fw in KNOWN:
+        with pytest.raises(ConditionalError, match=r"if tab\.selected\(\.\.\.\):") as e:
+            resolve(code, fw, KNOWN)
+        assert e.value.line == line, (fw, code)
 
 
 def test_magics_are_kept():
