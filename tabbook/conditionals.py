@@ -31,14 +31,21 @@ class _Chain:
     alone: bool  # the only statement of an enclosing block
 
 
+def _is_selected_call(node: ast.AST) -> bool:
+    """Whether ``node`` is a call of ``tab.selected``, whatever its arguments."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "selected"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "tab"
+    )
+
+
 def _selected_names(test: ast.expr) -> tuple[str, ...] | None:
     """The names of a pure ``tab.selected('a', ...)`` test, else None."""
     if not (
-        isinstance(test, ast.Call)
-        and isinstance(test.func, ast.Attribute)
-        and test.func.attr == "selected"
-        and isinstance(test.func.value, ast.Name)
-        and test.func.value.id == "tab"
+        _is_selected_call(test)
         and test.args
         and not test.keywords
         and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in test.args)
@@ -137,9 +144,7 @@ def _no_selected_left(tree: ast.Module, origin: list[int]) -> None:
     ``x if tab.selected('a') else y``, or a test that mixes it with other conditions) would
     reach the framework's exported notebook, where no ``tab`` exists."""
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "selected" and isinstance(node.func.value, ast.Name)
-                and node.func.value.id == "tab"):
+        if _is_selected_call(node):
             raise ConditionalError(
                 "tab.selected() is resolved per framework only as the whole test of an `if` or "
                 "`elif` statement; here it would be left in the exported notebook, where `tab` "
