@@ -182,11 +182,12 @@ matrix: envs  ## d2l_support's tests on the extras' pinned, minimum and newest i
 	$(BOOK_PY) tools/extras_matrix.py $(if $(VARIANTS),--variants $(VARIANTS)) \
 	    $(if $(MATRIX_FRAMEWORKS),--frameworks $(MATRIX_FRAMEWORKS)) $(if $(MATRIX_PYTEST),--pytest-args "$(MATRIX_PYTEST)")
 
-bench: envs  ## print the benchmark figures (engine rebuilds, thread-count cost, training speed per framework)
+bench: envs  ## print the benchmark figures (engine rebuilds, thread-count cost, training speed per framework, GRU/LSTM layer floors)
 	$(BOOK_PY) benchmarks/engine_build.py --html
 	$(BOOK_PY) benchmarks/engine_parallel.py
 	$(BOOK_PY) benchmarks/reproducibility.py
 	$(BOOK_PY) benchmarks/train.py $(if $(wildcard $(REF_STAMP)),--reference)
+	$(BOOK_PY) benchmarks/layer_floor.py
 
 # d2l 1.0.3's own library in a kernel of its own, the baseline of `benchmarks/train.py --reference`.
 REF_STAMP := $(VENV)/d2l-reference/.stamp
