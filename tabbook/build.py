@@ -198,12 +198,28 @@ def _lookup(config: BookConfig, plan: Plan, frameworks, summary: Summary):
                 continue
             job = JobResult(pp.page.rel, name, "cached", key=pp.keys[name])
             summary.jobs.append(job)
-            nb = cache.get(job.key)
+            nb = _as_of(cache.get(job.key), split)
             if nb is not None:
                 results[(pp.page.rel, name)] = nb
             else:
                 todo.append((job, split))
     return results, todo
+
+
+def _as_of(nb, split: SplitNotebook):
+    """A cached result for the page as it is now: each cell pointed at the page cell it comes from
+    today. The key holds the cells' code and tags in order, not their places in the page, so
+    markdown cells added or removed between them (no re-execution) move them; without this the
+    merge and the export would pair outputs with the wrong page cells, or drop cells. None (a miss)
+    for a result whose cells do not line up with the split's."""
+    if nb is None or len(nb.cells) != len(split.cells):
+        return None
+    for ran, cell in zip(nb.cells, split.cells):
+        if ran.source != cell.code:
+            return None
+        ran.metadata.setdefault("tabbook", {})["source_cell"] = cell.source_cell
+    nb.metadata.tabbook["source_sha256"] = split.page.sha256
+    return nb
 
 
 def _kernel_problems(config: BookConfig, todo, stream) -> dict[str, str]:

@@ -12,6 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tabbook.config import load_config
+from tabbook.merge import contract_violations
+from tabbook.parse import parse_page
 from tabbook.parse import source_sha256
 from enginelib import REPO, copy_book, layout, line_of, run_tabbook
 
@@ -90,6 +93,45 @@ def test_noop_and_prose_edit_execute_nothing(book):
     merged = _merged(book, "chapters/basics")
     assert "Edited prose." in merged.cells[0].source
     assert merged.metadata.tabbook["source_sha256"] == source_sha256(page.read_text())
+
+
+def _code_cells(nb):
+    return [(c.source, _printed_of(c)) for c in nb.cells if c.cell_type == "code"]
+
+
+def _printed_of(cell):
+    return [o.get("text") for o in cell.get("outputs", [])]
+
+
+def test_markdown_cells_added_between_code_cells_keep_every_output_in_place(book):
+    """Prose that becomes new markdown cells re-executes nothing, and moves the page cells after
+    it: each cached output stays with its cell, in the merge and in every exported notebook."""
+    before = {fw: _code_cells(nbformat.read(layout(book).notebook(fw, "chapters/basics"), as_version=4))
+              for fw in ("pytorch", "jax")}
+    page = book / "chapters/basics.md"
+    text = page.read_text()
+    assert text.count("```{code-cell} ipython3\n%%tab pytorch") == 1
+    text = text.replace("```{code-cell} ipython3\n%%tab pytorch",
+                        "A paragraph of its own.\n\n```{fw-block} pytorch\nA note for PyTorch.\n```\n\n"
+                        "```{code-cell} ipython3\n%%tab pytorch")
+    page.write_text(text)
+    r = run_tabbook(book, "execute")
+    assert r.returncode == 0 and _statuses(book) == {k: "cached" for k in ALL}, r.stderr
+    for fw in ("pytorch", "jax"):
+        nb = nbformat.read(layout(book).notebook(fw, "chapters/basics"), as_version=4)
+        assert _code_cells(nb)[1:] == before[fw][1:], fw  # [0] is the install cell
+        assert any("A paragraph of its own." in c.source for c in nb.cells if c.cell_type == "markdown")
+    merged = _merged(book, "chapters/basics")
+    assert not contract_violations(merged)
+    parsed = parse_page(page, load_config(book))
+    code = [c for c in merged.cells if c.cell_type == "code"]
+    assert len({c.metadata.tabbook["source_cell"] for c in code}) == len(parsed.code_cells)
+    for c in code:  # each cell's code comes from the page cell it names, as the page is now
+        assert c.source.split("\n")[0] in parsed.cells[c.metadata.tabbook["source_cell"]].source, c.source
+    assert _printed_of(code[0]) == ["6\n"] and code[0].metadata.tabbook.get("shared")
+    last = [c for c in code if "print(name" in c.source]
+    assert [(_printed_of(c), c.metadata.tabbook["framework"]) for c in last] == \
+        [(["torch 3\n"], "pytorch"), (["jax 3\n"], "jax")]
 
 
 def test_one_cell_edit_runs_only_that_page_and_framework(book):
